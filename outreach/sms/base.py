@@ -1,0 +1,59 @@
+"""The contract between the delivery pipeline and an SMS gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundSms:
+    """One text to hand to the gateway. `message_id` is ours; the gateway echoes it in callbacks."""
+
+    message_id: UUID
+    to: str
+    body: str
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayReceipt:
+    """What the gateway said when it accepted a text."""
+
+    provider_sid: str
+    status: str
+
+
+class GatewayError(Exception):
+    """A send that did not succeed.
+
+    `retryable` is true only when the request provably never reached the provider (connection refused,
+    HTTP 429, 503): resending cannot duplicate. `may_have_arrived` is true when the request left but no
+    answer came back (timeout, dropped connection): the outcome is unknown and must never be resent blindly.
+    `code` is the provider's error code when it gave one (Twilio 21610, 21211, ...).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        code: int | None = None,
+        retryable: bool = False,
+        may_have_arrived: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.retryable = retryable
+        self.may_have_arrived = may_have_arrived
+
+
+class SmsGateway(Protocol):
+    """Anything that can deliver an SMS."""
+
+    name: str
+
+    def send(self, sms: OutboundSms) -> GatewayReceipt:
+        """Hand one text to the provider; raise GatewayError when it did not take it."""
+        ...
