@@ -1,0 +1,40 @@
+# outreach: `make run` starts the service with demo data; `make test` runs everything CI runs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint catalogs bench-render bench-pacing clean
+
+$(STAMP): pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "outreach needs Python >= 3.11 (set PY=python3.11)")'
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## virtualenv + packages + compiled catalogs
+	$(BIN)/python -m outreach.i18n.catalogs --compile-only
+
+catalogs: $(STAMP)  ## extract → update → compile the gettext catalogs after changing texts
+	$(BIN)/python -m outreach.i18n.catalogs
+
+run: install  ## the service on the embedded default, with demo data (Ctrl-C stops it)
+	$(BIN)/outreach up
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy outreach workers tests bench
+
+test: lint  ## lint, type-check and the whole test suite (real PostgreSQL and Redis)
+	$(BIN)/pytest
+
+bench-render: install
+	$(BIN)/python -m bench render
+
+bench-pacing: install
+	$(BIN)/python -m bench pacing --rate 50
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

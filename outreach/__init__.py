@@ -1,0 +1,1 @@
+"""Outreach: multilingual SMS patient outreach."""

@@ -1,0 +1,76 @@
+"""Request dependencies: settings, the unit-of-work session, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, params
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from outreach.auth import Principal, authenticate
+from outreach.clinics.models import Role
+from outreach.config import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="An outreach API key: `Authorization: Bearer ok_…`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key in X-API-Key")
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    """The app's database engine."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """One unit of work per request: committed when the handler returns, rolled back if it raises."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+# scope="function": the commit happens before the response is sent, so a 201 means the row is stored.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_principal(
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header_key: Annotated[str | None, Depends(_header)],
+) -> Principal:
+    """The caller's clinic and role; 401 when the key is missing, unknown or revoked."""
+    presented = bearer.credentials if bearer else header_key
+    if not presented:
+        raise HTTPException(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
+    principal = authenticate(session=session, presented=presented)
+    if principal is None:
+        raise HTTPException(401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def require_role(role: Role) -> params.Depends:
+    """A dependency that lets only `role` through (403 for a valid key with another role)."""
+
+    def _check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role != role:
+            raise HTTPException(403, f"this route needs the {role.value} role")
+        return principal
+
+    dependency: params.Depends = Depends(_check)
+    return dependency
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

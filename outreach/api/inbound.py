@@ -1,0 +1,7 @@
+"""Twilio's inbound SMS webhook."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])

@@ -1,0 +1,48 @@
+"""Twilio webhook signatures, checked against the configured public URL before anything is written.
+
+Behind a proxy the scheme and host Twilio signed come from OUTREACH_PUBLIC_BASE_URL, never from
+X-Forwarded-* headers, which a caller could forge.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from outreach.api.deps import SettingsDep
+from outreach.config import Settings
+from outreach.sms.twilio import validate_signature
+
+MAX_FORM_BYTES = 64 * 1024
+
+
+def webhook_token(settings: Settings) -> str:
+    """The secret webhooks are signed with: the Twilio auth token, or the simulator's own."""
+    return settings.twilio_auth_token.get_secret_value() or settings.simulator_auth_token
+
+
+def signed_url(settings: Settings, request: Request) -> str:
+    """The URL Twilio signed: our public base plus the path and query it called."""
+    url = settings.public_base_url.rstrip("/") + request.url.path
+    return f"{url}?{request.url.query}" if request.url.query else url
+
+
+async def verified_form(request: Request, settings: SettingsDep) -> dict[str, str]:
+    """The webhook's form fields, once its X-Twilio-Signature is valid; 403 otherwise, 400 if too large."""
+    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+        raise HTTPException(400, "webhook body too large")
+    form = await request.form(max_files=0, max_fields=100)
+    params = {key: value for key, value in form.items() if isinstance(value, str)}
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not validate_signature(
+        auth_token=webhook_token(settings),
+        url=signed_url(settings, request),
+        params=params,
+        signature=signature,
+    ):
+        raise HTTPException(403, "invalid or missing X-Twilio-Signature")
+    return params
+
+
+VerifiedForm = Annotated[dict[str, str], Depends(verified_form)]

@@ -1,0 +1,146 @@
+"""The `outreach` command: serve the API, run workers, migrate, seed the demo, mint keys."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from outreach import demo as demo_data
+from outreach import devrun
+from outreach.clinics.models import Role
+from outreach.config import ConfigError, Settings, load_settings
+from outreach.db import engine_for, session_scope
+
+app = typer.Typer(help="outreach: multilingual SMS patient outreach.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings(*, migrate: bool = False) -> Settings:
+    """Settings that can work, and a reachable database; otherwise one clear line and exit 2."""
+    try:
+        settings = load_settings()
+        devrun.check_database(settings)
+        if migrate:
+            devrun.migrate(settings)
+    except ConfigError as exc:
+        err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    return settings
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to the configured database."""
+    _settings(migrate=True)
+    console.print("database is up to date")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the HTTP API (migrates first in dev mode)."""
+    import uvicorn
+
+    settings = _settings(migrate=True)
+    try:
+        devrun.require_current_schema(settings)
+    except ConfigError as exc:
+        err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    uvicorn.run("outreach.main:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Sender threads in this process.")] = 16,
+    queues: str = "send,schedule",
+) -> None:
+    """Run a Celery worker that sends texts."""
+    _settings()
+    from workers.celery_app import app as celery
+
+    celery.worker_main(devrun.worker_argv(concurrency=concurrency, queues=queues))
+
+
+@app.command()
+def scheduler() -> None:
+    """Run Celery beat, which ticks the scheduler every few seconds."""
+    settings = _settings()
+    from workers.celery_app import app as celery
+
+    celery.start(devrun.beat_argv(settings))
+
+
+@app.command()
+def demo() -> None:
+    """Seed the demo clinic and its patients, and print fresh API keys."""
+    settings = _settings(migrate=True)
+    with session_scope(engine_for(settings.database_url)) as session:
+        seeded = demo_data.seed_demo(session=session)
+    demo_data.print_demo(console, seeded, base_url="http://127.0.0.1:8000")
+
+
+@app.command("create-clinic")
+def create_clinic(
+    name: str,
+    timezone: str = "America/New_York",
+    phone: str = "",
+    language: str = "en",
+    region: str = "US",
+) -> None:
+    """Add a clinic and print its id."""
+    from outreach.clinics.service import create_clinic as create
+    from outreach.errors import Invalid
+
+    settings = _settings()
+    try:
+        with session_scope(engine_for(settings.database_url)) as session:
+            clinic = create(
+                session=session,
+                name=name,
+                phone=phone,
+                timezone=timezone,
+                default_language=language,
+                default_region=region,
+            )
+    except Invalid as exc:
+        err.print(f"[bold red]outreach:[/] {exc.field}: {exc.reason}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(str(clinic.id))
+
+
+@app.command("create-key")
+def create_key(
+    clinic: Annotated[uuid.UUID, typer.Option(help="The clinic's id.")],
+    role: Annotated[Role, typer.Option(help="admin or coordinator.")],
+    name: str = "",
+) -> None:
+    """Mint an API key for a clinic and print it (it is shown only once)."""
+    from outreach.auth import mint_key
+    from outreach.clinics.models import Clinic
+
+    settings = _settings()
+    with session_scope(engine_for(settings.database_url)) as session:
+        if session.get(Clinic, clinic) is None:
+            err.print(f"[bold red]outreach:[/] clinic {clinic} does not exist", highlight=False)
+            raise typer.Exit(2)
+        key = mint_key(session=session, clinic_id=clinic, role=role, name=name)
+    console.print(key, highlight=False)
+
+
+@app.command()
+def up(port: int = 8000) -> None:
+    """Migrate, seed the demo, and run the API, a worker and the scheduler together (Ctrl-C stops all)."""
+    settings = _settings(migrate=True)
+    with session_scope(engine_for(settings.database_url)) as session:
+        seeded = demo_data.seed_demo(session=session)
+    raise typer.Exit(devrun.run_all(console, seeded, port=port))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,50 @@
+"""Clinics (the tenants) and the API keys that act for them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+from enum import StrEnum
+
+from sqlalchemy import Column, String
+from sqlmodel import Field, SQLModel
+
+from outreach.db import UTCDateTime, new_id, utcnow
+
+
+class Role(StrEnum):
+    """What a key may do: admins run campaigns, coordinators work the reply queue."""
+
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+
+
+class Clinic(SQLModel, table=True):
+    """A clinic using outreach; every other row belongs to exactly one."""
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(max_length=120)
+    phone: str = Field(default="", max_length=20)
+    default_language: str = Field(default="en", max_length=35)
+    timezone: str = Field(default="America/New_York", max_length=64)
+    default_region: str = Field(default="US", max_length=2)
+    quiet_start: time = Field(default=time(21, 0))
+    quiet_end: time = Field(default=time(8, 0))
+    emergency_number: str = Field(default="911", max_length=20)
+    program_name: str = Field(default="Appointment and care texts", max_length=80)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ApiKey(SQLModel, table=True):
+    """A hashed API key: the secret is shown once at creation and never stored."""
+
+    __tablename__ = "api_key"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)
+    role: Role = Field(sa_type=String(16))
+    name: str = Field(default="", max_length=80)
+    prefix: str = Field(max_length=16, unique=True)
+    secret_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

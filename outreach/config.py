@@ -1,0 +1,110 @@
+"""Settings, read from ``OUTREACH_*`` environment variables (and an optional ``.env`` file).
+
+With nothing set, outreach runs on the embedded default: a SQLite file, a broker on the local file
+system (kombu's filesystem transport) and the simulator gateway. PostgreSQL, Redis and Twilio are
+settings away.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"", "changeme", "change-me", "secret", "xxx", "placeholder", "your-auth-token"}
+
+
+class ConfigError(RuntimeError):
+    """Settings that cannot work; the message says what to set, in one line."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure."""
+
+    model_config = SettingsConfigDict(env_prefix="OUTREACH_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "production"] = "dev"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    broker_url: str = ""
+    redis_url: str = ""
+    auto_migrate: bool = True
+
+    gateway: Literal["simulator", "twilio"] = "simulator"
+    public_base_url: str = "http://127.0.0.1:8000"
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_messaging_service_sid: str = ""
+    twilio_from_number: str = ""
+    twilio_api_base_url: str = ""
+    twilio_validity_period_s: int | None = Field(default=None, ge=1, le=36000)
+    simulator_auth_token: str = "simulator-webhook-secret"
+
+    scheduler_interval_s: float = Field(default=2.0, gt=0)
+    claim_batch_size: int = Field(default=500, ge=1, le=10000)
+    stale_sending_after_s: int = Field(default=300, ge=30)
+    max_send_attempts: int = Field(default=5, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _fill_embedded_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'outreach.db').as_posix()}"
+        if not self.broker_url:
+            self.broker_url = "filesystem://"
+        if not self.redis_url and self.broker_url.startswith(("redis://", "rediss://")):
+            self.redis_url = self.broker_url
+        return self
+
+    @model_validator(mode="after")
+    def _gateway_is_usable(self) -> Settings:
+        if self.gateway != "twilio":
+            if self.env == "production":
+                raise ValueError(
+                    "the simulator gateway cannot run in production: set OUTREACH_GATEWAY=twilio"
+                )
+            return self
+        token = self.twilio_auth_token.get_secret_value()
+        if not self.twilio_account_sid.startswith("AC"):
+            raise ValueError("the Twilio gateway needs OUTREACH_TWILIO_ACCOUNT_SID (it starts with AC)")
+        if token.lower() in _PLACEHOLDERS:
+            raise ValueError(
+                "the Twilio gateway needs OUTREACH_TWILIO_AUTH_TOKEN (a real token, not a placeholder)"
+            )
+        if bool(self.twilio_messaging_service_sid) == bool(self.twilio_from_number):
+            raise ValueError(
+                "the Twilio gateway needs exactly one of OUTREACH_TWILIO_MESSAGING_SERVICE_SID "
+                "or OUTREACH_TWILIO_FROM_NUMBER"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True on the embedded SQLite database."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def broker_folder(self) -> Path:
+        """Where the embedded file-system broker keeps its messages."""
+        return self.data_dir / "broker"
+
+
+def load_settings() -> Settings:
+    """Read settings, turning validation failures into one clear ConfigError line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if field == "settings":
+            raise ConfigError(message) from None
+        raise ConfigError(f"OUTREACH_{field.upper()}: {message}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own Settings instead)."""
+    return load_settings()

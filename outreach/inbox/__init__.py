@@ -1,0 +1,1 @@
+"""Inbound replies and the care-coordinator queue."""

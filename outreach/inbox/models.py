@@ -1,0 +1,1 @@
+"""Inbox tables (inbound messages, threads, notes, audit)."""

@@ -1,0 +1,32 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from outreach.api import admin, campaigns, coordinator, health, inbound, patients, simulator, webhooks
+from outreach.config import Settings, get_settings
+from outreach.db import engine_for
+from outreach.errors import install_handlers
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API for the given settings (the process settings by default)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="outreach",
+        summary="Multilingual SMS patient outreach: reminders, check-ins and a care-coordinator reply queue.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.engine = engine_for(settings.database_url)
+    install_handlers(app)
+    app.include_router(health.router)
+    app.include_router(patients.router)
+    app.include_router(admin.router)
+    app.include_router(campaigns.router)
+    app.include_router(coordinator.router)
+    app.include_router(inbound.router)
+    app.include_router(simulator.router)
+    app.include_router(webhooks.router)
+    return app

@@ -1,0 +1,54 @@
+"""The outbox: one row per text, the record of everything outreach sends."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, String, Text
+from sqlmodel import Field, SQLModel
+
+from outreach.db import UTCDateTime, new_id, utcnow
+
+
+class MessageStatus(StrEnum):
+    """Where a text is. `sending` is committed before the gateway call; `unknown` is never resent."""
+
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+UNSENT = (MessageStatus.SCHEDULED, MessageStatus.QUEUED)
+
+
+class OutboundMessage(SQLModel, table=True):
+    """One text to one patient, with the language actually used and its segment count."""
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (Index("ix_outbound_message_status_send_at", "status", "send_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)
+    patient_id: uuid.UUID = Field(foreign_key="patient.id", index=True)
+    kind: str = Field(default="one_off", max_length=16)
+    send_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    status: MessageStatus = Field(default=MessageStatus.SCHEDULED, sa_type=String(16))
+    language: str = Field(max_length=35)
+    body: str = Field(sa_column=Column(Text(), nullable=False))
+    segments: int = Field(default=1)
+    encoding: str = Field(default="GSM-7", max_length=8)
+    attempts: int = Field(default=0)
+    provider_sid: str | None = Field(default=None, max_length=64, unique=True)
+    error_code: int | None = Field(default=None)
+    error_reason: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

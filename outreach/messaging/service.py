@@ -1,0 +1,263 @@
+"""The outbox: creating texts, claiming due ones, and sending each at most once.
+
+Sending runs as three short transactions on purpose: the row becomes `sending` and is committed
+before the gateway call, so a worker that dies mid-call leaves a row nobody will send again; the
+gateway's answer is recorded in a second transaction. Retries go back through the database (a new
+`send_at`), never through broker countdowns.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from outreach.db import session_scope, utcnow
+from outreach.errors import Conflict, Invalid, NotFound
+from outreach.i18n import count_segments
+from outreach.messaging.models import UNSENT, MessageStatus, OutboundMessage
+from outreach.patients.models import ConsentStatus, Patient
+from outreach.sms.base import GatewayError, OutboundSms, SmsGateway
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_CHARS = 1600  # Twilio's limit for one message body
+
+
+@dataclass(frozen=True, slots=True)
+class SendPolicy:
+    """How the sender treats failures and where status callbacks go."""
+
+    max_attempts: int = 5
+    status_callback_base: str | None = None
+    backoff_base_s: float = 5.0
+    backoff_cap_s: float = 600.0
+
+
+def create_one_off(
+    *,
+    session: Session,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    body: str,
+    send_at: datetime | None,
+    language: str | None,
+    now: datetime,
+    kind: str = "one_off",
+) -> OutboundMessage:
+    """Schedule one text (a clinic's one-off, a coordinator's reply, ...) to one consenting patient."""
+    patient = session.get(Patient, patient_id)
+    if patient is None or patient.clinic_id != clinic_id:
+        raise NotFound("patient")
+    if patient.consent != ConsentStatus.GRANTED:
+        raise Conflict("the patient has not agreed to get texts (consent is not granted)")
+    text = body.strip()
+    if not text:
+        raise Invalid("body", "must not be empty")
+    if len(text) > MAX_BODY_CHARS:
+        raise Invalid("body", f"is {len(text)} characters; the limit is {MAX_BODY_CHARS}")
+    when = send_at or now
+    if when.tzinfo is None:
+        raise Invalid("send_at", "needs a time zone offset, for example 2026-03-03T14:30:00-05:00")
+    if when < now - timedelta(minutes=1):
+        raise Invalid("send_at", "is in the past")
+    segments = count_segments(text)
+    message = OutboundMessage(
+        clinic_id=clinic_id,
+        patient_id=patient.id,
+        kind=kind,
+        send_at=when,
+        language=language or patient.language,
+        body=text,
+        segments=segments.segments,
+        encoding=segments.encoding,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def get_message(*, session: Session, clinic_id: uuid.UUID, message_id: uuid.UUID) -> OutboundMessage:
+    """One of the clinic's texts."""
+    message = session.get(OutboundMessage, message_id)
+    if message is None or message.clinic_id != clinic_id:
+        raise NotFound("message")
+    return message
+
+
+def list_messages(
+    *, session: Session, clinic_id: uuid.UUID, patient_id: uuid.UUID | None, limit: int, offset: int
+) -> list[OutboundMessage]:
+    """The clinic's texts, newest first."""
+    query = select(OutboundMessage).where(OutboundMessage.clinic_id == clinic_id)
+    if patient_id is not None:
+        query = query.where(OutboundMessage.patient_id == patient_id)
+    query = query.order_by(col(OutboundMessage.send_at).desc()).offset(offset).limit(limit)
+    return list(session.exec(query))
+
+
+def cancel_unsent(*, session: Session, patient_id: uuid.UUID, reason: str, now: datetime) -> int:
+    """Cancel a patient's texts that have not reached a worker's gateway call yet."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(col(OutboundMessage.patient_id) == patient_id, col(OutboundMessage.status).in_(UNSENT))
+        .values(status=MessageStatus.CANCELLED, error_reason=reason[:255], updated_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def claim_due(*, session: Session, now: datetime, limit: int) -> list[uuid.UUID]:
+    """Move due rows from scheduled to queued and return their ids (safe under concurrent schedulers)."""
+    no_consent = select(Patient.id).where(
+        (col(Patient.consent) != ConsentStatus.GRANTED) | col(Patient.undeliverable_reason).is_not(None)
+    )
+    session.execute(
+        update(OutboundMessage)
+        .where(
+            col(OutboundMessage.status) == MessageStatus.SCHEDULED,
+            col(OutboundMessage.send_at) <= now,
+            col(OutboundMessage.patient_id).in_(no_consent),
+        )
+        .values(
+            status=MessageStatus.CANCELLED, error_reason="patient has not agreed to get texts", updated_at=now
+        )
+    )
+    due = (
+        select(OutboundMessage.id)
+        .where(col(OutboundMessage.status) == MessageStatus.SCHEDULED, col(OutboundMessage.send_at) <= now)
+        .order_by(col(OutboundMessage.send_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = session.execute(
+        update(OutboundMessage)
+        .where(col(OutboundMessage.id).in_(due.scalar_subquery()))
+        .values(status=MessageStatus.QUEUED, updated_at=now)
+        .returning(col(OutboundMessage.id))
+    )
+    return [row[0] for row in claimed]
+
+
+def requeue_stranded(
+    *, session: Session, now: datetime, older_than: timedelta, limit: int
+) -> list[uuid.UUID]:
+    """Touch and return rows queued long ago whose task was lost (broker flushed): safe to enqueue again."""
+    stranded = (
+        select(OutboundMessage.id)
+        .where(
+            col(OutboundMessage.status) == MessageStatus.QUEUED,
+            col(OutboundMessage.updated_at) < now - older_than,
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    touched = session.execute(
+        update(OutboundMessage)
+        .where(col(OutboundMessage.id).in_(stranded.scalar_subquery()))
+        .values(updated_at=now)
+        .returning(col(OutboundMessage.id))
+    )
+    return [row[0] for row in touched]
+
+
+def mark_stale_sending_unknown(*, session: Session, now: datetime, older_than: timedelta) -> int:
+    """Rows stuck in `sending` (a worker died mid-call) become `unknown`: never resent blindly."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(
+            col(OutboundMessage.status) == MessageStatus.SENDING,
+            col(OutboundMessage.updated_at) < now - older_than,
+        )
+        .values(status=MessageStatus.UNKNOWN, error_reason="no answer from the gateway", updated_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _begin_send(*, session: Session, message_id: uuid.UUID, now: datetime) -> OutboundSms | None:
+    """Take the row from queued to sending if its patient still consents; None when it is not ours."""
+    consenting = select(Patient.id).where(
+        Patient.consent == ConsentStatus.GRANTED, col(Patient.undeliverable_reason).is_(None)
+    )
+    taken = session.execute(
+        update(OutboundMessage)
+        .where(
+            col(OutboundMessage.id) == message_id,
+            col(OutboundMessage.status) == MessageStatus.QUEUED,
+            col(OutboundMessage.patient_id).in_(consenting),
+        )
+        .values(status=MessageStatus.SENDING, attempts=OutboundMessage.attempts + 1, updated_at=now)
+        .returning(col(OutboundMessage.patient_id), col(OutboundMessage.body))
+    ).first()
+    if taken is None:
+        session.execute(
+            update(OutboundMessage)
+            .where(col(OutboundMessage.id) == message_id, col(OutboundMessage.status) == MessageStatus.QUEUED)
+            .values(status=MessageStatus.CANCELLED, error_reason="patient has not agreed to get texts")
+        )
+        return None
+    phone = session.exec(select(Patient.phone).where(Patient.id == taken[0])).one()
+    return OutboundSms(message_id=message_id, to=phone, body=taken[1])
+
+
+def _backoff(attempt: int, policy: SendPolicy) -> timedelta:
+    # Full jitter: spreads retries from many workers so a recovering gateway is not hit all at once.
+    ceiling = min(policy.backoff_cap_s, policy.backoff_base_s * 2 ** max(attempt - 1, 0))
+    return timedelta(seconds=random.uniform(policy.backoff_base_s / 2, ceiling))
+
+
+def _record_error(*, session: Session, message_id: uuid.UUID, error: GatewayError, policy: SendPolicy) -> str:
+    message = session.get(OutboundMessage, message_id)
+    if message is None or message.status != MessageStatus.SENDING:
+        return "superseded"
+    now = utcnow()
+    message.error_code, message.error_reason, message.updated_at = error.code, error.reason[:255], now
+    if error.may_have_arrived:
+        message.status = MessageStatus.UNKNOWN
+    elif error.retryable and message.attempts < policy.max_attempts:
+        message.status = MessageStatus.SCHEDULED
+        message.send_at = now + _backoff(message.attempts, policy)
+    else:
+        from outreach.messaging.status import record_failure
+
+        message.status = MessageStatus.FAILED
+        record_failure(session=session, message=message, code=error.code, now=now)
+        message.error_reason = message.error_reason if error.code else error.reason[:255]
+    session.add(message)
+    return message.status.value if isinstance(message.status, MessageStatus) else str(message.status)
+
+
+def send(*, engine: Engine, message_id: uuid.UUID, gateway: SmsGateway, policy: SendPolicy) -> str:
+    """Send one queued text at most once; return the status it ended in."""
+    with session_scope(engine) as session:
+        sms = _begin_send(session=session, message_id=message_id, now=utcnow())
+    if sms is None:
+        return "skipped"
+    if policy.status_callback_base:
+        callback = f"{policy.status_callback_base.rstrip('/')}/webhooks/twilio/status?message_id={message_id}"
+        sms = OutboundSms(message_id=sms.message_id, to=sms.to, body=sms.body, status_callback=callback)
+    try:
+        receipt = gateway.send(sms)
+    except GatewayError as error:
+        with session_scope(engine) as session:
+            outcome = _record_error(session=session, message_id=message_id, error=error, policy=policy)
+        log.warning("send %s: %s (code %s)", message_id, outcome, error.code)
+        return outcome
+    with session_scope(engine) as session:
+        now = utcnow()
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                col(OutboundMessage.id) == message_id, col(OutboundMessage.status) == MessageStatus.SENDING
+            )
+            .values(status=MessageStatus.SENT, provider_sid=receipt.provider_sid, sent_at=now, updated_at=now)
+        )
+    log.info("send %s: sent", message_id)
+    return "sent"

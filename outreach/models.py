@@ -1,0 +1,25 @@
+"""Every table, imported in one place so metadata (and Alembic) sees them all."""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+from outreach.campaigns import models as campaign_models  # noqa: F401  (registers campaign tables)
+from outreach.clinics.models import ApiKey, Clinic
+from outreach.inbox import models as inbox_models  # noqa: F401  (registers inbox tables)
+from outreach.messaging.models import OutboundMessage
+from outreach.patients.models import Appointment, ConsentEvent, Patient
+from outreach.sms.models import SimulatedSms
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "ApiKey",
+    "Appointment",
+    "Clinic",
+    "ConsentEvent",
+    "OutboundMessage",
+    "Patient",
+    "SimulatedSms",
+    "metadata",
+]

@@ -1,0 +1,72 @@
+"""Patients, their consent ledger and their appointments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from outreach.db import UTCDateTime, new_id, utcnow
+
+
+class ConsentStatus(StrEnum):
+    """Whether a patient agreed to get texts; `unknown` means nobody asked yet."""
+
+    GRANTED = "granted"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+class AppointmentStatus(StrEnum):
+    """An appointment's state as the clinic's schedule says."""
+
+    BOOKED = "booked"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class Patient(SQLModel, table=True):
+    """A person the clinic texts. `consent` mirrors the newest ConsentEvent for fast filtering."""
+
+    __table_args__ = (UniqueConstraint("clinic_id", "external_id", name="uq_patient_clinic_external_id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)
+    external_id: str = Field(max_length=64)
+    given_name: str = Field(default="", max_length=80)
+    family_name: str = Field(default="", max_length=80)
+    phone: str = Field(max_length=20, index=True)
+    language: str = Field(default="en", max_length=35)
+    timezone: str = Field(max_length=64)
+    consent: ConsentStatus = Field(default=ConsentStatus.UNKNOWN, sa_type=String(16))
+    undeliverable_reason: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ConsentEvent(SQLModel, table=True):
+    """One change of consent: append-only, never updated or deleted."""
+
+    __tablename__ = "consent_event"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)
+    patient_id: uuid.UUID = Field(foreign_key="patient.id", index=True)
+    status: ConsentStatus = Field(sa_type=String(16))
+    source: str = Field(max_length=80)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Appointment(SQLModel, table=True):
+    """A visit on the clinic's schedule; reminders are timed from `starts_at`."""
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)
+    patient_id: uuid.UUID = Field(foreign_key="patient.id", index=True)
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    location: str = Field(default="", max_length=120)
+    status: AppointmentStatus = Field(default=AppointmentStatus.BOOKED, sa_type=String(16))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,0 +1,56 @@
+"""Factory functions for test data: plain calls with overrides, not fixtures of fixtures."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from outreach.auth import mint_key
+from outreach.clinics.models import Clinic, Role
+from outreach.clinics.service import create_clinic as _create_clinic
+from outreach.db import session_scope, utcnow
+from outreach.patients.models import ConsentStatus, Patient
+from outreach.patients.schemas import ConsentIn, PatientCreate
+from outreach.patients.service import create_patient as _create_patient
+
+_numbers = itertools.count(1)
+
+
+def create_clinic(engine: Engine, **overrides: Any) -> Clinic:
+    """A clinic with sensible defaults."""
+    fields: dict[str, Any] = {"name": "Test Clinic", "phone": "+12025550100", "timezone": "America/New_York"}
+    fields.update(overrides)
+    with session_scope(engine) as session:
+        return _create_clinic(session=session, **fields)
+
+
+def create_key(engine: Engine, clinic: Clinic, role: Role = Role.ADMIN) -> str:
+    """A fresh API key for the clinic."""
+    with session_scope(engine) as session:
+        return mint_key(session=session, clinic_id=clinic.id, role=role, name="test")
+
+
+def auth(key: str) -> dict[str, str]:
+    """Request headers carrying an API key."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+def create_patient(
+    engine: Engine, clinic: Clinic, *, consent: str | None = "granted", **overrides: Any
+) -> Patient:
+    """A consenting patient with a unique fictional 555-01xx number."""
+    n = next(_numbers)
+    fields: dict[str, Any] = {
+        "external_id": f"MRN-{n:05d}",
+        "given_name": "Ana",
+        "family_name": "Lopez",
+        "phone": f"+120255501{n % 100:02d}",
+        "language": "es",
+    }
+    fields.update(overrides)
+    if consent is not None:
+        fields["consent"] = ConsentIn(status=ConsentStatus(consent), source="test")
+    with session_scope(engine) as session:
+        return _create_patient(session=session, clinic=clinic, data=PatientCreate(**fields), now=utcnow())

@@ -1,0 +1,1 @@
+"""Celery workers: the scheduler tick and the senders."""

@@ -1,0 +1,42 @@
+"""The one Celery app. Tasks carry message ids only: no phone numbers or bodies in the broker."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from outreach.broker import transport_options
+from outreach.config import get_settings
+
+SCHEDULE_QUEUE = "schedule"
+SEND_QUEUE = "send"
+
+
+def make_app() -> Celery:
+    """Build the Celery app from outreach settings."""
+    settings = get_settings()
+    app = Celery("outreach", broker=settings.broker_url, include=["workers.tasks"])
+    app.conf.update(
+        broker_transport_options=transport_options(settings),
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,  # a killed worker's task comes back; the outbox row says if it ran
+        worker_prefetch_multiplier=4,
+        task_serializer="json",
+        accept_content=["json"],
+        task_default_queue=SEND_QUEUE,
+        task_routes={"outreach.scheduler_tick": {"queue": SCHEDULE_QUEUE}, "sms.send": {"queue": SEND_QUEUE}},
+        beat_schedule={
+            "scheduler-tick": {
+                "task": "outreach.scheduler_tick",
+                "schedule": settings.scheduler_interval_s,
+                "options": {"expires": settings.scheduler_interval_s * 2},
+            },
+        },
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+    )
+    return app
+
+
+app = make_app()

@@ -1,0 +1,20 @@
+"""Thin tasks: take ids, call outreach services."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from outreach.messaging import dispatch
+from workers.celery_app import SEND_QUEUE, app
+
+
+@app.task(name="outreach.scheduler_tick", ignore_result=True)
+def scheduler_tick() -> int:
+    """Claim due texts and hand their ids to the senders."""
+    return dispatch.tick(enqueue=lambda mid: send_sms.apply_async((str(mid),), queue=SEND_QUEUE))
+
+
+@app.task(name="sms.send", acks_late=True, ignore_result=True)
+def send_sms(message_id: str) -> str:
+    """Send one text at most once."""
+    return dispatch.send_one(UUID(message_id))
