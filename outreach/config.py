@@ -41,11 +41,17 @@ class Settings(BaseSettings):
     twilio_from_number: str = ""
     twilio_api_base_url: str = ""
     twilio_validity_period_s: int | None = Field(default=None, ge=1, le=36000)
-    simulator_auth_token: str = "simulator-webhook-secret"
+    # Signs the simulator phones' replies in dev; never used when Twilio is configured.
+    simulator_auth_token: str = "simulator-webhook-secret"  # noqa: S105
+
+    sender_type: Literal["long_code", "toll_free", "short_code"] = "long_code"
+    sender_rate_per_s: float | None = Field(default=None, gt=0, le=10000)
 
     scheduler_interval_s: float = Field(default=2.0, gt=0)
     claim_batch_size: int = Field(default=500, ge=1, le=10000)
-    stale_sending_after_s: int = Field(default=300, ge=30)
+    stale_sending_after_s: int = Field(default=300, ge=1)
+    requeue_after_s: int = Field(default=120, ge=1)
+    reconcile_after_s: int = Field(default=300, ge=1)
     max_send_attempts: int = Field(default=5, ge=1, le=20)
 
     @model_validator(mode="after")

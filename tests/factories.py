@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from outreach.auth import mint_key
 from outreach.clinics.models import Clinic, Role
 from outreach.clinics.service import create_clinic as _create_clinic
 from outreach.db import session_scope, utcnow
+from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import ConsentStatus, Patient
 from outreach.patients.schemas import ConsentIn, PatientCreate
 from outreach.patients.service import create_patient as _create_patient
@@ -54,3 +57,47 @@ def create_patient(
         fields["consent"] = ConsentIn(status=ConsentStatus(consent), source="test")
     with session_scope(engine) as session:
         return _create_patient(session=session, clinic=clinic, data=PatientCreate(**fields), now=utcnow())
+
+
+def seed_due_texts(engine: Engine, clinic: Clinic, *, patients: int, per_patient: int) -> list[uuid.UUID]:
+    """Many consenting patients with texts already due, inserted in bulk; returns the text ids."""
+    now = utcnow()
+    people: list[dict[str, Any]] = [
+        {
+            "id": uuid.uuid4(),
+            "clinic_id": clinic.id,
+            "external_id": f"BULK-{i:06d}",
+            "given_name": "Test",
+            "family_name": "Patient",
+            "phone": f"+1202555{i:04d}",
+            "language": "en",
+            "timezone": "UTC",
+            "consent": ConsentStatus.GRANTED.value,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(patients)
+    ]
+    texts: list[dict[str, Any]] = [
+        {
+            "id": uuid.uuid4(),
+            "clinic_id": clinic.id,
+            "patient_id": p["id"],
+            "kind": "one_off",
+            "send_at": now,
+            "status": "scheduled",
+            "language": "en",
+            "body": f"Reminder {n}",
+            "segments": 1,
+            "encoding": "GSM-7",
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for p in people
+        for n in range(per_patient)
+    ]
+    with session_scope(engine) as session:
+        session.execute(insert(Patient), people)
+        session.execute(insert(OutboundMessage), texts)
+    return [t["id"] for t in texts]

@@ -25,12 +25,21 @@ def make_app() -> Celery:
         task_serializer="json",
         accept_content=["json"],
         task_default_queue=SEND_QUEUE,
-        task_routes={"outreach.scheduler_tick": {"queue": SCHEDULE_QUEUE}, "sms.send": {"queue": SEND_QUEUE}},
+        task_routes={
+            "outreach.scheduler_tick": {"queue": SCHEDULE_QUEUE},
+            "outreach.reconcile": {"queue": SCHEDULE_QUEUE},
+            "sms.send": {"queue": SEND_QUEUE},
+        },
         beat_schedule={
             "scheduler-tick": {
                 "task": "outreach.scheduler_tick",
                 "schedule": settings.scheduler_interval_s,
                 "options": {"expires": settings.scheduler_interval_s * 2},
+            },
+            "reconcile-unknown": {
+                "task": "outreach.reconcile",
+                "schedule": max(5.0, settings.reconcile_after_s / 4),
+                "options": {"expires": 60},
             },
         },
         worker_hijack_root_logger=False,

@@ -14,6 +14,12 @@ def scheduler_tick() -> int:
     return dispatch.tick(enqueue=lambda mid: send_sms.apply_async((str(mid),), queue=SEND_QUEUE))
 
 
+@app.task(name="outreach.reconcile", ignore_result=True)
+def reconcile() -> dict[str, int]:
+    """Ask the provider about texts whose outcome we never heard."""
+    return dispatch.reconcile()
+
+
 @app.task(name="sms.send", acks_late=True, ignore_result=True)
 def send_sms(message_id: str) -> str:
     """Send one text at most once."""

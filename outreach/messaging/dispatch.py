@@ -5,7 +5,10 @@ Per-process resources (engine, gateway, Redis) are built on first use, after Cel
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,15 +17,15 @@ from functools import lru_cache
 
 import redis
 
-from outreach.config import get_settings
+from outreach.config import Settings, get_settings
 from outreach.db import engine_for, session_scope, utcnow
 from outreach.messaging import service
+from outreach.messaging.pacing import Pacer, default_rate
 from outreach.sms.base import SmsGateway
 from outreach.sms.factory import build_gateway
 
 log = logging.getLogger(__name__)
 
-STRANDED_AFTER = timedelta(minutes=2)
 _TICK_LOCK = "outreach:lock:scheduler-tick"
 
 
@@ -68,7 +71,10 @@ def tick(*, enqueue: Callable[[uuid.UUID], object]) -> int:
             stale = timedelta(seconds=settings.stale_sending_after_s)
             service.mark_stale_sending_unknown(session=session, now=now, older_than=stale)
             stranded = service.requeue_stranded(
-                session=session, now=now, older_than=STRANDED_AFTER, limit=settings.claim_batch_size
+                session=session,
+                now=now,
+                older_than=timedelta(seconds=settings.requeue_after_s),
+                limit=settings.claim_batch_size,
             )
         for message_id in stranded:
             enqueue(message_id)
@@ -85,11 +91,67 @@ def tick(*, enqueue: Callable[[uuid.UUID], object]) -> int:
     return total
 
 
-def send_one(message_id: uuid.UUID) -> str:
-    """Send one text through the configured gateway."""
+def _policy() -> service.SendPolicy:
     settings = get_settings()
     callback_base = settings.public_base_url if settings.gateway == "twilio" else None
-    policy = service.SendPolicy(max_attempts=settings.max_send_attempts, status_callback_base=callback_base)
+    return service.SendPolicy(max_attempts=settings.max_send_attempts, status_callback_base=callback_base)
+
+
+class _LocalBucket:
+    """A token bucket for one process: the embedded default runs a single worker process."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self, cost: int) -> None:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate) - cost
+            self.stamp = now
+            delay = -self.tokens / self.rate if self.tokens < 0 else 0.0
+        if delay:
+            time.sleep(delay)
+
+
+@lru_cache(maxsize=1)
+def _pace() -> Callable[[int], None]:
+    settings = get_settings()
+    rate = settings.sender_rate_per_s or default_rate(settings.sender_type)
+    burst = max(1.0, rate / 10)
+    client = _redis()
+    if client is None:
+        return _LocalBucket(rate, burst).wait
+    pacer, sender = Pacer(client), sender_key(settings)
+
+    def wait(cost: int) -> None:
+        pacer.wait(sender, rate=rate, burst=burst, cost=cost)
+
+    return wait
+
+
+def sender_key(settings: Settings) -> str:
+    """A stable id for the sending number or service, so all workers share one bucket (no phone numbers)."""
+    source = settings.twilio_messaging_service_sid or settings.twilio_from_number or settings.gateway
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def send_one(message_id: uuid.UUID) -> str:
+    """Send one text through the configured gateway, paced per sender."""
+    engine = engine_for(get_settings().database_url)
     return service.send(
-        engine=engine_for(settings.database_url), message_id=message_id, gateway=_gateway(), policy=policy
+        engine=engine, message_id=message_id, gateway=_gateway(), policy=_policy(), pace=_pace()
+    )
+
+
+def reconcile() -> dict[str, int]:
+    """Settle texts whose outcome is unknown by asking the provider."""
+    settings = get_settings()
+    return service.reconcile_unknown(
+        engine=engine_for(settings.database_url),
+        gateway=_gateway(),
+        policy=_policy(),
+        older_than=timedelta(seconds=settings.reconcile_after_s),
+        limit=settings.claim_batch_size,
     )

@@ -8,9 +8,11 @@ gateway's answer is recorded in a second transaction. Retries go back through th
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -194,7 +196,7 @@ def _begin_send(*, session: Session, message_id: uuid.UUID, now: datetime) -> Ou
             col(OutboundMessage.patient_id).in_(consenting),
         )
         .values(status=MessageStatus.SENDING, attempts=OutboundMessage.attempts + 1, updated_at=now)
-        .returning(col(OutboundMessage.patient_id), col(OutboundMessage.body))
+        .returning(col(OutboundMessage.patient_id), col(OutboundMessage.body), col(OutboundMessage.segments))
     ).first()
     if taken is None:
         session.execute(
@@ -204,7 +206,7 @@ def _begin_send(*, session: Session, message_id: uuid.UUID, now: datetime) -> Ou
         )
         return None
     phone = session.exec(select(Patient.phone).where(Patient.id == taken[0])).one()
-    return OutboundSms(message_id=message_id, to=phone, body=taken[1])
+    return OutboundSms(message_id=message_id, to=phone, body=taken[1], segments=taken[2])
 
 
 def _backoff(attempt: int, policy: SendPolicy) -> timedelta:
@@ -234,15 +236,42 @@ def _record_error(*, session: Session, message_id: uuid.UUID, error: GatewayErro
     return message.status.value if isinstance(message.status, MessageStatus) else str(message.status)
 
 
-def send(*, engine: Engine, message_id: uuid.UUID, gateway: SmsGateway, policy: SendPolicy) -> str:
-    """Send one queued text at most once; return the status it ended in."""
+def _queued_segments(*, session: Session, message_id: uuid.UUID) -> int | None:
+    """Segment count of a queued text, or None when it is no longer queued."""
+    row = session.exec(
+        select(OutboundMessage.segments).where(
+            OutboundMessage.id == message_id, OutboundMessage.status == MessageStatus.QUEUED
+        )
+    ).first()
+    return None if row is None else int(row)
+
+
+def send(
+    *,
+    engine: Engine,
+    message_id: uuid.UUID,
+    gateway: SmsGateway,
+    policy: SendPolicy,
+    pace: Callable[[int], None] | None = None,
+) -> str:
+    """Send one queued text at most once; return the status it ended in.
+
+    Pacing waits before the row becomes `sending`: a STOP that arrives while we wait still wins, and a
+    worker killed while waiting leaves a row that is simply queued again, not an unknown outcome.
+    """
+    if pace is not None:
+        with Session(engine) as session:
+            segments = _queued_segments(session=session, message_id=message_id)
+        if segments is None:
+            return "skipped"
+        pace(segments)
     with session_scope(engine) as session:
         sms = _begin_send(session=session, message_id=message_id, now=utcnow())
     if sms is None:
         return "skipped"
     if policy.status_callback_base:
         callback = f"{policy.status_callback_base.rstrip('/')}/webhooks/twilio/status?message_id={message_id}"
-        sms = OutboundSms(message_id=sms.message_id, to=sms.to, body=sms.body, status_callback=callback)
+        sms = dataclasses.replace(sms, status_callback=callback)
     try:
         receipt = gateway.send(sms)
     except GatewayError as error:
@@ -261,3 +290,54 @@ def send(*, engine: Engine, message_id: uuid.UUID, gateway: SmsGateway, policy: 
         )
     log.info("send %s: sent", message_id)
     return "sent"
+
+
+def reconcile_unknown(
+    *, engine: Engine, gateway: SmsGateway, policy: SendPolicy, older_than: timedelta, limit: int
+) -> dict[str, int]:
+    """Ask the provider about texts whose outcome we never heard.
+
+    Found: the provider's status is applied. Not found: the request never arrived, so sending again
+    cannot duplicate; it is retried until `max_attempts`, then failed. This also ends the loop of a
+    text that crashes its worker every time.
+    """
+    from outreach.messaging.status import apply_status
+
+    counts = {"found": 0, "retried": 0, "failed": 0}
+    now = utcnow()
+    with Session(engine) as session:
+        rows = session.exec(
+            select(OutboundMessage.id, OutboundMessage.created_at)
+            .where(
+                OutboundMessage.status == MessageStatus.UNKNOWN,
+                col(OutboundMessage.updated_at) < now - older_than,
+            )
+            .limit(limit)
+        ).all()
+    for message_id, created_at in rows:
+        receipt = gateway.lookup(message_id, sent_after=created_at - timedelta(minutes=5))
+        with session_scope(engine) as session:
+            if receipt is not None:
+                apply_status(
+                    session=session,
+                    message_id=message_id,
+                    provider_sid=receipt.provider_sid,
+                    provider_status=receipt.status,
+                    error_code=None,
+                    now=utcnow(),
+                )
+                counts["found"] += 1
+                continue
+            message = session.get(OutboundMessage, message_id)
+            if message is None or message.status != MessageStatus.UNKNOWN:
+                continue
+            retry = message.attempts < policy.max_attempts
+            message.status = MessageStatus.SCHEDULED if retry else MessageStatus.FAILED
+            message.send_at = utcnow() if retry else message.send_at
+            message.error_reason = (
+                None if retry else f"no record at the provider after {message.attempts} attempts"
+            )
+            message.updated_at = utcnow()
+            session.add(message)
+            counts["retried" if retry else "failed"] += 1
+    return counts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -15,6 +16,7 @@ class OutboundSms:
     to: str
     body: str
     status_callback: str | None = None
+    segments: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,4 +58,8 @@ class SmsGateway(Protocol):
 
     def send(self, sms: OutboundSms) -> GatewayReceipt:
         """Hand one text to the provider; raise GatewayError when it did not take it."""
+        ...
+
+    def lookup(self, message_id: UUID, *, sent_after: datetime) -> GatewayReceipt | None:
+        """Find a text whose answer never came back, by our id; None when the provider has no record."""
         ...

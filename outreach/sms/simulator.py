@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import uuid
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from outreach.sms.base import GatewayReceipt, OutboundSms
 from outreach.sms.models import SimulatedSms
@@ -26,3 +28,13 @@ class SimulatorGateway:
             session.add(SimulatedSms(provider_sid=sid, message_id=sms.message_id, to=sms.to, body=sms.body))
             session.commit()
         return GatewayReceipt(provider_sid=sid, status="delivered")
+
+    def lookup(self, message_id: uuid.UUID, *, sent_after: datetime) -> GatewayReceipt | None:
+        """The simulated phone's copy of a text, if it arrived."""
+        with Session(self._engine) as session:
+            row = session.exec(
+                select(SimulatedSms).where(
+                    SimulatedSms.message_id == message_id, SimulatedSms.created_at >= sent_after
+                )
+            ).first()
+        return None if row is None else GatewayReceipt(provider_sid=row.provider_sid, status="delivered")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from freezegun import freeze_time
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from outreach.db import session_scope, utcnow
+from outreach.db import make_engine, session_scope, utcnow
 from outreach.messaging import service
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.messaging.status import apply_status
@@ -35,15 +39,23 @@ class ScriptedGateway:
             raise answer
         return answer
 
+    def lookup(self, message_id: uuid.UUID, *, sent_after: datetime) -> GatewayReceipt | None:
+        return None
 
-def _scheduled(engine: Engine, **patient: object) -> uuid.UUID:
+
+def _scheduled(engine: Engine, **patient: Any) -> uuid.UUID:
     clinic = create_clinic(engine)
     person = create_patient(engine, clinic, **patient)
     with session_scope(engine) as session:
         message = service.create_one_off(
-            session=session, clinic_id=clinic.id, patient_id=person.id, body="Hello", send_at=None,
-            language=None, now=utcnow(),
-        )  # fmt: skip
+            session=session,
+            clinic_id=clinic.id,
+            patient_id=person.id,
+            body="Hello",
+            send_at=None,
+            language=None,
+            now=utcnow(),
+        )
         return message.id
 
 
@@ -74,9 +86,14 @@ def test_future_text_is_not_claimed_early(engine: Engine) -> None:
     person = create_patient(engine, clinic)
     with session_scope(engine) as session:
         service.create_one_off(
-            session=session, clinic_id=clinic.id, patient_id=person.id, body="Later",
-            send_at=utcnow() + timedelta(hours=1), language=None, now=utcnow(),
-        )  # fmt: skip
+            session=session,
+            clinic_id=clinic.id,
+            patient_id=person.id,
+            body="Later",
+            send_at=utcnow() + timedelta(hours=1),
+            language=None,
+            now=utcnow(),
+        )
     assert _claim(engine) == []
 
 
@@ -104,9 +121,13 @@ def test_timeout_after_the_request_left_is_unknown_and_never_resent(engine: Engi
     assert len(gateway.sent) == 1
     with session_scope(engine) as session:
         result = apply_status(
-            session=session, message_id=message_id, provider_sid="SM" + "a" * 32, provider_status="delivered",
-            error_code=None, now=utcnow(),
-        )  # fmt: skip
+            session=session,
+            message_id=message_id,
+            provider_sid="SM" + "a" * 32,
+            provider_status="delivered",
+            error_code=None,
+            now=utcnow(),
+        )
     assert result == "unknown -> delivered"
     assert _status(engine, message_id).provider_sid == "SM" + "a" * 32
 
@@ -164,7 +185,7 @@ def test_late_sent_callback_never_overwrites_delivered(engine: Engine) -> None:
                     provider_status=status,
                     error_code=None,
                     now=utcnow(),
-                )  # fmt: skip
+                )
             )
     assert results == ["sent -> delivered", "ignored: not newer", "ignored: not newer"]
     assert _status(engine, message_id).status == MessageStatus.DELIVERED
@@ -177,9 +198,14 @@ def test_carrier_opt_out_code_revokes_consent_and_cancels_the_rest(engine: Engin
         patient = session.get(Patient, patient_id)
         assert patient is not None
         later = service.create_one_off(
-            session=session, clinic_id=patient.clinic_id, patient_id=patient_id, body="Later",
-            send_at=utcnow() + timedelta(days=1), language=None, now=utcnow(),
-        ).id  # fmt: skip
+            session=session,
+            clinic_id=patient.clinic_id,
+            patient_id=patient_id,
+            body="Later",
+            send_at=utcnow() + timedelta(days=1),
+            language=None,
+            now=utcnow(),
+        ).id
     _claim(engine)
     gateway = ScriptedGateway(GatewayError("unsubscribed", code=21610))
     assert service.send(engine=engine, message_id=first, gateway=gateway, policy=POLICY) == "failed"
@@ -189,3 +215,55 @@ def test_carrier_opt_out_code_revokes_consent_and_cancels_the_rest(engine: Engin
         assert patient.consent == ConsentStatus.REVOKED
     assert _status(engine, later).status == MessageStatus.CANCELLED
     assert _status(engine, first).error_code == 21610
+
+
+class CrashingGateway:
+    """Kills the worker process mid-send, before any request leaves (as an out-of-memory kill would)."""
+
+    name = "crashing"
+
+    def send(self, sms: OutboundSms) -> GatewayReceipt:
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable")
+
+    def lookup(self, message_id: uuid.UUID, *, sent_after: datetime) -> GatewayReceipt | None:
+        return None
+
+
+def _send_in_child(url: str, message_id: uuid.UUID) -> int:
+    def child() -> None:
+        service.send(engine=make_engine(url), message_id=message_id, gateway=CrashingGateway(), policy=POLICY)
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(30)
+    return process.exitcode if process.exitcode is not None else 0
+
+
+def test_text_that_crashes_its_worker_every_time_ends_failed_not_looping(engine: Engine) -> None:
+    message_id = _scheduled(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    start = utcnow()
+    for attempt in range(1, POLICY.max_attempts + 1):
+        moment = start + timedelta(minutes=attempt)
+        with freeze_time(moment):
+            assert _claim(engine) == [message_id], f"attempt {attempt} was not claimed"
+            assert _send_in_child(url, message_id) == -signal.SIGKILL
+        assert _status(engine, message_id).status == MessageStatus.SENDING
+        with session_scope(engine) as session:
+            stale = moment + timedelta(seconds=10)
+            service.mark_stale_sending_unknown(session=session, now=stale, older_than=timedelta(seconds=5))
+        with freeze_time(moment + timedelta(seconds=20)):
+            service.reconcile_unknown(
+                engine=engine,
+                gateway=CrashingGateway(),
+                policy=POLICY,
+                older_than=timedelta(seconds=5),
+                limit=10,
+            )
+    final = _status(engine, message_id)
+    assert final.status == MessageStatus.FAILED
+    assert final.attempts == POLICY.max_attempts
+    assert "no record at the provider" in (final.error_reason or "")
+    with freeze_time(start + timedelta(hours=1)):
+        assert _claim(engine) == []
