@@ -62,7 +62,7 @@ def _requests_per_message(engine: Engine) -> dict[uuid.UUID, int]:
         rows = session.exec(
             select(SimulatedSms.message_id, func.count()).group_by(col(SimulatedSms.message_id))
         )
-        return dict(rows)
+        return dict(rows.all())
 
 
 def _statuses(engine: Engine) -> dict[str, int]:
@@ -70,7 +70,7 @@ def _statuses(engine: Engine) -> dict[str, int]:
         rows = session.exec(
             select(OutboundMessage.status, func.count()).group_by(col(OutboundMessage.status))
         )
-        return {str(status): count for status, count in rows}
+        return {str(status): count for status, count in rows.all()}
 
 
 def _all_done(engine: Engine, total: int) -> bool:
