@@ -307,15 +307,20 @@ def reconcile_unknown(
     now = utcnow()
     with Session(engine) as session:
         rows = session.exec(
-            select(OutboundMessage.id, OutboundMessage.created_at)
+            select(OutboundMessage.id, OutboundMessage.created_at, OutboundMessage.body, Patient.phone)
+            .join(Patient, col(Patient.id) == OutboundMessage.patient_id)
             .where(
                 OutboundMessage.status == MessageStatus.UNKNOWN,
                 col(OutboundMessage.updated_at) < now - older_than,
             )
             .limit(limit)
         ).all()
-    for message_id, created_at in rows:
-        receipt = gateway.lookup(message_id, sent_after=created_at - timedelta(minutes=5))
+    for message_id, created_at, body, phone in rows:
+        sms = OutboundSms(message_id=message_id, to=phone, body=body)
+        try:
+            receipt = gateway.lookup(sms, sent_after=created_at - timedelta(minutes=5))
+        except GatewayError:
+            continue  # the provider could not be asked now; the next run asks again
         with session_scope(engine) as session:
             if receipt is not None:
                 apply_status(

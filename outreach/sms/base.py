@@ -60,6 +60,6 @@ class SmsGateway(Protocol):
         """Hand one text to the provider; raise GatewayError when it did not take it."""
         ...
 
-    def lookup(self, message_id: UUID, *, sent_after: datetime) -> GatewayReceipt | None:
-        """Find a text whose answer never came back, by our id; None when the provider has no record."""
+    def lookup(self, sms: OutboundSms, *, sent_after: datetime) -> GatewayReceipt | None:
+        """Find a text whose answer never came back; None when the provider has no record of it."""
         ...

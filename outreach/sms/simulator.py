@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import uuid
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -29,12 +28,12 @@ class SimulatorGateway:
             session.commit()
         return GatewayReceipt(provider_sid=sid, status="delivered")
 
-    def lookup(self, message_id: uuid.UUID, *, sent_after: datetime) -> GatewayReceipt | None:
+    def lookup(self, sms: OutboundSms, *, sent_after: datetime) -> GatewayReceipt | None:
         """The simulated phone's copy of a text, if it arrived."""
         with Session(self._engine) as session:
             row = session.exec(
                 select(SimulatedSms).where(
-                    SimulatedSms.message_id == message_id, SimulatedSms.created_at >= sent_after
+                    SimulatedSms.message_id == sms.message_id, SimulatedSms.created_at >= sent_after
                 )
             ).first()
         return None if row is None else GatewayReceipt(provider_sid=row.provider_sid, status="delivered")

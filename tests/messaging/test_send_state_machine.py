@@ -39,7 +39,7 @@ class ScriptedGateway:
             raise answer
         return answer
 
-    def lookup(self, message_id: uuid.UUID, *, sent_after: datetime) -> GatewayReceipt | None:
+    def lookup(self, sms: OutboundSms, *, sent_after: datetime) -> GatewayReceipt | None:
         return None
 
 
@@ -226,7 +226,7 @@ class CrashingGateway:
         os.kill(os.getpid(), signal.SIGKILL)
         raise AssertionError("unreachable")
 
-    def lookup(self, message_id: uuid.UUID, *, sent_after: datetime) -> GatewayReceipt | None:
+    def lookup(self, sms: OutboundSms, *, sent_after: datetime) -> GatewayReceipt | None:
         return None
 
 
