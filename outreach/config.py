@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     simulator_auth_token: str = "simulator-webhook-secret"  # noqa: S105
 
     sender_type: Literal["long_code", "toll_free", "short_code"] = "long_code"
-    sender_rate_per_s: float | None = Field(default=None, gt=0, le=10000)
+    sender_rate_per_s: float | None = Field(default=None, ge=1, le=10000)
 
     scheduler_interval_s: float = Field(default=2.0, gt=0)
     claim_batch_size: int = Field(default=500, ge=1, le=10000)

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -20,7 +21,7 @@ import redis
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for, session_scope, utcnow
 from outreach.messaging import service
-from outreach.messaging.pacing import Pacer, default_rate
+from outreach.messaging.pacing import GUARD_S, Pacer, default_rate
 from outreach.sms.base import SmsGateway
 from outreach.sms.factory import build_gateway
 
@@ -97,36 +98,38 @@ def _policy() -> service.SendPolicy:
     return service.SendPolicy(max_attempts=settings.max_send_attempts, status_callback_base=callback_base)
 
 
-class _LocalBucket:
-    """A token bucket for one process: the embedded default runs a single worker process."""
+class _LocalWindow:
+    """The same sliding-window rule for one process: the embedded default runs a single worker."""
 
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.stamp = burst, time.monotonic()
+    def __init__(self, rate: float) -> None:
+        self.capacity = max(1, int(rate))
+        self.starts: deque[float] = deque()
         self.lock = threading.Lock()
 
     def wait(self, cost: int) -> None:
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate) - cost
-            self.stamp = now
-            delay = -self.tokens / self.rate if self.tokens < 0 else 0.0
-        if delay:
-            time.sleep(delay)
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                while self.starts and self.starts[0] <= now - (1.0 + GUARD_S):
+                    self.starts.popleft()
+                if len(self.starts) + cost <= max(self.capacity, cost):
+                    self.starts.extend([now] * cost)
+                    return
+                delay = self.starts[0] + 1.0 + GUARD_S - now
+            time.sleep(max(delay, 0.001))
 
 
 @lru_cache(maxsize=1)
 def _pace() -> Callable[[int], None]:
     settings = get_settings()
     rate = settings.sender_rate_per_s or default_rate(settings.sender_type)
-    burst = max(1.0, rate / 10)
     client = _redis()
     if client is None:
-        return _LocalBucket(rate, burst).wait
+        return _LocalWindow(rate).wait
     pacer, sender = Pacer(client), sender_key(settings)
 
     def wait(cost: int) -> None:
-        pacer.wait(sender, rate=rate, burst=burst, cost=cost)
+        pacer.wait(sender, rate=rate, cost=cost)
 
     return wait
 

@@ -1,9 +1,11 @@
 """Per-sender pacing in segments per second, shared by every worker through Redis.
 
-A generic cell-rate algorithm: each reservation moves the sender's "theoretical arrival time" forward
-by cost/rate and tells the caller how long to wait. Reserving before waiting makes concurrent workers
-queue fairly instead of racing. The script reads Redis's own clock, so workers' clocks do not matter.
-Keys name a sender id (a hash of the sending number or service), never a patient's phone number.
+An atomic sliding-window log: a sender may start `cost` segments only when fewer than `rate` were
+started in the last (1 s + guard). The guard absorbs the few milliseconds between admission and the
+HTTP request leaving, so the carrier never sees more than `rate` in any 1-second window, whichever
+workers were late. A refused caller is told exactly how long until a slot frees. The script reads
+Redis's own clock, so workers' clocks do not matter. Keys name a sender id (a hash of the sending
+number or service), never a patient's phone number.
 """
 
 from __future__ import annotations
@@ -18,20 +20,26 @@ SenderType = Literal["long_code", "toll_free", "short_code"]
 
 # Carrier throughput per sending number type (segments per second).
 DEFAULT_RATES: dict[str, float] = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0}
+GUARD_S = 0.03
 
-_RESERVE = """
+_ADMIT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local interval = cost / rate
-local tolerance = (burst - 1) / rate
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allow_at = new_tat - interval - tolerance
-redis.call('SET', KEYS[1], string.format('%.6f', new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
-if allow_at <= now then return '0' end
-return string.format('%.6f', allow_at - now)
+local capacity, window, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local used = redis.call('ZCARD', KEYS[1])
+if used + cost <= capacity then
+  local n = redis.call('INCRBY', KEYS[2], cost)
+  for i = 1, cost do
+    redis.call('ZADD', KEYS[1], now, n - i)
+  end
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
+  redis.call('PEXPIRE', KEYS[2], math.ceil(window * 1000) + 1000)
+  return '0'
+end
+local k = used + cost - capacity - 1
+local frees = redis.call('ZRANGE', KEYS[1], k, k, 'WITHSCORES')
+return string.format('%.6f', tonumber(frees[2]) + window - now + 0.0005)
 """
 
 
@@ -41,31 +49,26 @@ def default_rate(sender_type: str) -> float:
 
 
 class Pacer:
-    """Token buckets in Redis, one per sender."""
+    """Sliding-window limits in Redis, one per sender."""
 
     def __init__(self, client: redis.Redis, *, key_prefix: str = "outreach:pace") -> None:
-        self._client = client
         self._prefix = key_prefix
-        self._script = client.register_script(_RESERVE)
+        self._script = client.register_script(_ADMIT)
 
-    def reserve(self, sender: str, *, rate: float, burst: float, cost: int) -> float:
-        """Reserve `cost` segments now; return the seconds to wait before sending them."""
-        if rate <= 0 or burst < 1 or cost < 1:
-            raise ValueError("rate must be positive, burst at least 1 and cost at least 1 segment")
-        delay = self._script(keys=[f"{self._prefix}:{sender}"], args=[rate, burst, cost])
-        return float(delay)
+    def try_admit(self, sender: str, *, rate: float, cost: int) -> float:
+        """Admit `cost` segments now (returns 0) or say how many seconds until they would fit."""
+        if rate < 1 or cost < 1:
+            raise ValueError("rate must be at least 1 segment per second and cost at least 1 segment")
+        capacity = max(int(rate), cost)  # a text longer than the rate still goes out, alone
+        keys = [f"{self._prefix}:{sender}", f"{self._prefix}:{sender}:seq"]
+        return float(self._script(keys=keys, args=[capacity, 1.0 + GUARD_S, cost]))
 
     def wait(
-        self,
-        sender: str,
-        *,
-        rate: float,
-        burst: float,
-        cost: int,
-        sleep: Callable[[float], None] = time.sleep,
+        self, sender: str, *, rate: float, cost: int, sleep: Callable[[float], None] = time.sleep
     ) -> float:
-        """Reserve and sleep until the segments may go out; return how long it slept."""
-        delay = self.reserve(sender, rate=rate, burst=burst, cost=cost)
-        if delay > 0:
+        """Block until `cost` segments may go out for this sender; return how long it waited."""
+        waited = 0.0
+        while (delay := self.try_admit(sender, rate=rate, cost=cost)) > 0:
             sleep(delay)
-        return delay
+            waited += delay
+        return waited
