@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from celery import Celery
+import logging
+
+from celery import Celery, signals
 
 from outreach.broker import transport_options
 from outreach.config import get_settings
@@ -49,3 +51,11 @@ def make_app() -> Celery:
 
 
 app = make_app()
+
+
+@signals.after_setup_logger.connect
+def _quiet_per_task_lines(**_: object) -> None:
+    # One "received"/"succeeded" line per text costs more than the send itself at volume (log lock
+    # contention across sender threads); failures still log at WARNING and above.
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+    logging.getLogger("celery.worker.strategy").setLevel(logging.WARNING)

@@ -11,7 +11,9 @@ from workers.celery_app import SEND_QUEUE, app
 @app.task(name="outreach.scheduler_tick", ignore_result=True)
 def scheduler_tick() -> int:
     """Claim due texts and hand their ids to the senders."""
-    return dispatch.tick(enqueue=lambda mid: send_sms.apply_async((str(mid),), queue=SEND_QUEUE))
+    return dispatch.tick(
+        enqueue=lambda mid, segments: send_sms.apply_async((str(mid), segments), queue=SEND_QUEUE)
+    )
 
 
 @app.task(name="outreach.reconcile", ignore_result=True)
@@ -21,6 +23,6 @@ def reconcile() -> dict[str, int]:
 
 
 @app.task(name="sms.send", acks_late=True, ignore_result=True)
-def send_sms(message_id: str) -> str:
-    """Send one text at most once."""
-    return dispatch.send_one(UUID(message_id))
+def send_sms(message_id: str, segments: int | None = None) -> str:
+    """Send one text at most once (the segment count lets the pacer skip a database read)."""
+    return dispatch.send_one(UUID(message_id), segments)

@@ -59,7 +59,7 @@ def _tick_lock(timeout_s: int) -> Iterator[bool]:
             lock.release()
 
 
-def tick(*, enqueue: Callable[[uuid.UUID], object]) -> int:
+def tick(*, enqueue: Callable[[uuid.UUID, int], object]) -> int:
     """Claim every due text in batches, enqueue each id, and tidy stranded rows; return how many."""
     settings = get_settings()
     engine = engine_for(settings.database_url)
@@ -77,13 +77,13 @@ def tick(*, enqueue: Callable[[uuid.UUID], object]) -> int:
                 older_than=timedelta(seconds=settings.requeue_after_s),
                 limit=settings.claim_batch_size,
             )
-        for message_id in stranded:
-            enqueue(message_id)
+        for message_id, segments in stranded:
+            enqueue(message_id, segments)
         while True:
             with session_scope(engine) as session:
                 ids = service.claim_due(session=session, now=utcnow(), limit=settings.claim_batch_size)
-            for message_id in ids:
-                enqueue(message_id)
+            for message_id, segments in ids:
+                enqueue(message_id, segments)
             total += len(ids)
             if len(ids) < settings.claim_batch_size:
                 break
@@ -140,11 +140,15 @@ def sender_key(settings: Settings) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
-def send_one(message_id: uuid.UUID) -> str:
+def send_one(message_id: uuid.UUID, segments: int | None = None) -> str:
     """Send one text through the configured gateway, paced per sender."""
-    engine = engine_for(get_settings().database_url)
     return service.send(
-        engine=engine, message_id=message_id, gateway=_gateway(), policy=_policy(), pace=_pace()
+        engine=engine_for(get_settings().database_url),
+        message_id=message_id,
+        gateway=_gateway(),
+        policy=_policy(),
+        pace=_pace(),
+        segments=segments,
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from outreach.db import session_scope, utcnow
@@ -116,8 +116,8 @@ def cancel_unsent(*, session: Session, patient_id: uuid.UUID, reason: str, now: 
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def claim_due(*, session: Session, now: datetime, limit: int) -> list[uuid.UUID]:
-    """Move due rows from scheduled to queued and return their ids (safe under concurrent schedulers)."""
+def claim_due(*, session: Session, now: datetime, limit: int) -> list[tuple[uuid.UUID, int]]:
+    """Move due rows from scheduled to queued; return each (id, segments). Safe under concurrent ticks."""
     no_consent = select(Patient.id).where(
         (col(Patient.consent) != ConsentStatus.GRANTED) | col(Patient.undeliverable_reason).is_not(None)
     )
@@ -143,14 +143,14 @@ def claim_due(*, session: Session, now: datetime, limit: int) -> list[uuid.UUID]
         update(OutboundMessage)
         .where(col(OutboundMessage.id).in_(due.scalar_subquery()))
         .values(status=MessageStatus.QUEUED, updated_at=now)
-        .returning(col(OutboundMessage.id))
+        .returning(col(OutboundMessage.id), col(OutboundMessage.segments))
     )
-    return [row[0] for row in claimed]
+    return [(row[0], row[1]) for row in claimed]
 
 
 def requeue_stranded(
     *, session: Session, now: datetime, older_than: timedelta, limit: int
-) -> list[uuid.UUID]:
+) -> list[tuple[uuid.UUID, int]]:
     """Touch and return rows queued long ago whose task was lost (broker flushed): safe to enqueue again."""
     stranded = (
         select(OutboundMessage.id)
@@ -165,9 +165,9 @@ def requeue_stranded(
         update(OutboundMessage)
         .where(col(OutboundMessage.id).in_(stranded.scalar_subquery()))
         .values(updated_at=now)
-        .returning(col(OutboundMessage.id))
+        .returning(col(OutboundMessage.id), col(OutboundMessage.segments))
     )
-    return [row[0] for row in touched]
+    return [(row[0], row[1]) for row in touched]
 
 
 def mark_stale_sending_unknown(*, session: Session, now: datetime, older_than: timedelta) -> int:
@@ -183,30 +183,39 @@ def mark_stale_sending_unknown(*, session: Session, now: datetime, older_than: t
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _begin_send(*, session: Session, message_id: uuid.UUID, now: datetime) -> OutboundSms | None:
+def _begin_send(*, conn: Connection, message_id: uuid.UUID, now: datetime) -> OutboundSms | None:
     """Take the row from queued to sending if its patient still consents; None when it is not ours."""
-    consenting = select(Patient.id).where(
-        Patient.consent == ConsentStatus.GRANTED, col(Patient.undeliverable_reason).is_(None)
+    values = {"status": MessageStatus.SENDING, "attempts": OutboundMessage.attempts + 1, "updated_at": now}
+    mine = update(OutboundMessage).where(
+        col(OutboundMessage.id) == message_id, col(OutboundMessage.status) == MessageStatus.QUEUED
     )
-    taken = session.execute(
-        update(OutboundMessage)
-        .where(
-            col(OutboundMessage.id) == message_id,
-            col(OutboundMessage.status) == MessageStatus.QUEUED,
-            col(OutboundMessage.patient_id).in_(consenting),
-        )
-        .values(status=MessageStatus.SENDING, attempts=OutboundMessage.attempts + 1, updated_at=now)
-        .returning(col(OutboundMessage.patient_id), col(OutboundMessage.body), col(OutboundMessage.segments))
-    ).first()
-    if taken is None:
-        session.execute(
-            update(OutboundMessage)
-            .where(col(OutboundMessage.id) == message_id, col(OutboundMessage.status) == MessageStatus.QUEUED)
-            .values(status=MessageStatus.CANCELLED, error_reason="patient has not agreed to get texts")
+    consents = (col(Patient.consent) == ConsentStatus.GRANTED, col(Patient.undeliverable_reason).is_(None))
+    row: tuple[str, str, int] | None = None
+    if conn.dialect.name == "postgresql":
+        # One round trip: the consent check and the phone number come from the same UPDATE ... FROM.
+        taken = conn.execute(
+            mine.where(col(OutboundMessage.patient_id) == Patient.id, *consents)
+            .values(values)
+            .returning(col(Patient.phone), col(OutboundMessage.body), col(OutboundMessage.segments))
+        ).first()
+        row = None if taken is None else (taken[0], taken[1], taken[2])
+    else:  # SQLite's RETURNING cannot name the FROM table
+        claimed = conn.execute(
+            mine.where(col(OutboundMessage.patient_id).in_(select(Patient.id).where(*consents)))
+            .values(values)
+            .returning(
+                col(OutboundMessage.patient_id), col(OutboundMessage.body), col(OutboundMessage.segments)
+            )
+        ).first()
+        if claimed is not None:
+            phone = conn.execute(select(Patient.phone).where(Patient.id == claimed[0])).scalar_one()
+            row = (phone, claimed[1], claimed[2])
+    if row is None:
+        conn.execute(
+            mine.values(status=MessageStatus.CANCELLED, error_reason="patient has not agreed to get texts")
         )
         return None
-    phone = session.exec(select(Patient.phone).where(Patient.id == taken[0])).one()
-    return OutboundSms(message_id=message_id, to=phone, body=taken[1], segments=taken[2])
+    return OutboundSms(message_id=message_id, to=row[0], body=row[1], segments=row[2])
 
 
 def _backoff(attempt: int, policy: SendPolicy) -> timedelta:
@@ -236,14 +245,13 @@ def _record_error(*, session: Session, message_id: uuid.UUID, error: GatewayErro
     return message.status.value if isinstance(message.status, MessageStatus) else str(message.status)
 
 
-def _queued_segments(*, session: Session, message_id: uuid.UUID) -> int | None:
+def _queued_segments(*, conn: Connection, message_id: uuid.UUID) -> int | None:
     """Segment count of a queued text, or None when it is no longer queued."""
-    row = session.exec(
+    return conn.execute(
         select(OutboundMessage.segments).where(
             OutboundMessage.id == message_id, OutboundMessage.status == MessageStatus.QUEUED
         )
-    ).first()
-    return None if row is None else int(row)
+    ).scalar_one_or_none()
 
 
 def send(
@@ -253,20 +261,23 @@ def send(
     gateway: SmsGateway,
     policy: SendPolicy,
     pace: Callable[[int], None] | None = None,
+    segments: int | None = None,
 ) -> str:
     """Send one queued text at most once; return the status it ended in.
 
     Pacing waits before the row becomes `sending`: a STOP that arrives while we wait still wins, and a
     worker killed while waiting leaves a row that is simply queued again, not an unknown outcome.
+    The hot path uses Core connections rather than ORM sessions: it runs once per text.
     """
     if pace is not None:
-        with Session(engine) as session:
-            segments = _queued_segments(session=session, message_id=message_id)
         if segments is None:
-            return "skipped"
+            with engine.connect() as conn:
+                segments = _queued_segments(conn=conn, message_id=message_id)
+            if segments is None:
+                return "skipped"
         pace(segments)
-    with session_scope(engine) as session:
-        sms = _begin_send(session=session, message_id=message_id, now=utcnow())
+    with engine.begin() as conn:
+        sms = _begin_send(conn=conn, message_id=message_id, now=utcnow())
     if sms is None:
         return "skipped"
     if policy.status_callback_base:
@@ -279,16 +290,16 @@ def send(
             outcome = _record_error(session=session, message_id=message_id, error=error, policy=policy)
         log.warning("send %s: %s (code %s)", message_id, outcome, error.code)
         return outcome
-    with session_scope(engine) as session:
+    with engine.begin() as conn:
         now = utcnow()
-        session.execute(
+        conn.execute(
             update(OutboundMessage)
             .where(
                 col(OutboundMessage.id) == message_id, col(OutboundMessage.status) == MessageStatus.SENDING
             )
             .values(status=MessageStatus.SENT, provider_sid=receipt.provider_sid, sent_at=now, updated_at=now)
         )
-    log.info("send %s: sent", message_id)
+    log.debug("send %s: sent", message_id)
     return "sent"
 
 

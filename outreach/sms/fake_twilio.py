@@ -209,6 +209,7 @@ def _error(code: int, message: str, status: int) -> dict[str, Any]:
 def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes; do not wait 40 ms on ACKs
 
         def log_message(self, format: str, *args: Any) -> None:  # silence per-request logs
             return

@@ -61,7 +61,9 @@ def _scheduled(engine: Engine, **patient: Any) -> uuid.UUID:
 
 def _claim(engine: Engine) -> list[uuid.UUID]:
     with session_scope(engine) as session:
-        return service.claim_due(session=session, now=utcnow() + timedelta(seconds=1), limit=100)
+        claimed = service.claim_due(session=session, now=utcnow() + timedelta(seconds=1), limit=100)
+    assert all(segments >= 1 for _, segments in claimed)
+    return [message_id for message_id, _ in claimed]
 
 
 def _status(engine: Engine, message_id: uuid.UUID) -> OutboundMessage:

@@ -1,0 +1,177 @@
+"""`python -m bench send --messages 10000`: the whole delivery pipeline against a plain SDK loop.
+
+Scheduler → Redis → worker processes → official Twilio SDK → fake Twilio (10 ms latency), on PostgreSQL,
+compared with sending through the same SDK and fake one message at a time in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import redis
+from sqlalchemy import func, insert, update
+from sqlmodel import Session, col, select
+
+from bench._support import process_peak_rss_mb, temp_database
+from outreach.db import engine_for, session_scope
+from outreach.messaging.models import MessageStatus, OutboundMessage
+from outreach.models import Clinic, Patient
+from outreach.sms.base import OutboundSms
+from outreach.sms.fake_twilio import FakeTwilio
+from outreach.sms.twilio import TwilioGateway
+
+REDIS_URL = "redis://127.0.0.1:6379/12"
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _seed(url: str, count: int) -> None:
+    now = datetime.now(UTC)
+    clinic = Clinic(name="Bench Clinic")
+    people: list[dict[str, Any]] = []
+    texts: list[dict[str, Any]] = []
+    for i in range(count):
+        pid = uuid.uuid4()
+        people.append(
+            {
+                "id": pid,
+                "clinic_id": clinic.id,
+                "external_id": f"B{i:07d}",
+                "given_name": "",
+                "family_name": "",
+                "phone": f"+1202555{i % 10000:04d}",
+                "language": "en",
+                "timezone": "UTC",
+                "consent": "granted",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        texts.append(
+            {
+                "id": uuid.uuid4(),
+                "clinic_id": clinic.id,
+                "patient_id": pid,
+                "kind": "one_off",
+                "send_at": FAR_FUTURE,
+                "status": "scheduled",
+                "language": "en",
+                "body": f"Your visit is on Tuesday. Ref {i}",
+                "segments": 1,
+                "encoding": "GSM-7",
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    with session_scope(engine_for(url)) as session:
+        session.add(clinic)
+        session.flush()
+        session.execute(insert(Patient), people)
+        session.execute(insert(OutboundMessage), texts)
+
+
+def _sequential_rate(fake: FakeTwilio, count: int) -> float:
+    gateway = TwilioGateway(
+        account_sid=fake.account_sid,
+        auth_token=fake.auth_token,
+        from_number="+12025550100",
+        api_base_url=fake.url,
+    )
+    started = time.perf_counter()
+    for i in range(count):
+        gateway.send(OutboundSms(uuid.uuid4(), f"+1303555{i % 10000:04d}", "Sequential baseline"))
+    return count / (time.perf_counter() - started)
+
+
+def _settled(url: str) -> int:
+    done = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.FAILED, MessageStatus.UNKNOWN)
+    with Session(engine_for(url)) as session:
+        return int(session.exec(select(func.count()).where(col(OutboundMessage.status).in_(done))).one())
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "outreach", *args], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+    )
+
+
+def main(argv: list[str]) -> dict[str, object]:
+    """Run the send benchmark and return its figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench send")
+    parser.add_argument("--messages", type=int, default=10000)
+    parser.add_argument("--latency-ms", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--baseline", type=int, default=300, help="messages in the sequential SDK loop")
+    args = parser.parse_args(argv)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    with temp_database() as url, FakeTwilio() as fake, TemporaryDirectory() as tmp:
+        fake.latency_s = args.latency_ms / 1000
+        _seed(url, args.messages)
+        sequential = _sequential_rate(fake, args.baseline)
+        fake.creates.clear()
+        fake.requests_per_callback.clear()
+        env = _worker_env(url, fake, Path(tmp))
+        procs = [
+            _start(["worker", "--concurrency", str(args.concurrency)], env, Path(tmp) / "w.log")
+            for _ in range(args.workers)
+        ]
+        procs.append(_start(["scheduler"], env, Path(tmp) / "beat.log"))
+        time.sleep(4)  # let the workers connect before the clock starts
+        started = time.perf_counter()
+        with session_scope(engine_for(url)) as session:
+            session.execute(update(OutboundMessage).values(send_at=datetime.now(UTC) - timedelta(seconds=1)))
+        deadline = time.monotonic() + 600
+        while _settled(url) < args.messages and time.monotonic() < deadline:
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - started
+        rss = max(process_peak_rss_mb(p.pid) for p in procs[:-1])
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+        sent = _settled(url)
+        duplicates = sum(n - 1 for n in fake.requests_per_callback.values() if n > 1)
+    rate = sent / elapsed
+    return {
+        "bench": "send",
+        "messages": args.messages,
+        "latency_ms": args.latency_ms,
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "seconds": round(elapsed, 2),
+        "msgs_per_s": round(rate, 1),
+        "sequential_msgs_per_s": round(sequential, 1),
+        "ratio_vs_sequential": round(rate / sequential, 2),
+        "duplicates": duplicates,
+        "lost": args.messages - sent,
+        "worker_peak_rss_mb": rss,
+    }
+
+
+def _worker_env(url: str, fake: FakeTwilio, tmp: Path) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
+    env.update(
+        OUTREACH_DATABASE_URL=url,
+        OUTREACH_BROKER_URL=REDIS_URL,
+        OUTREACH_DATA_DIR=str(tmp),
+        OUTREACH_GATEWAY="twilio",
+        OUTREACH_TWILIO_ACCOUNT_SID=fake.account_sid,
+        OUTREACH_TWILIO_AUTH_TOKEN=fake.auth_token,
+        OUTREACH_TWILIO_FROM_NUMBER="+12025550100",
+        OUTREACH_TWILIO_API_BASE_URL=fake.url,
+        OUTREACH_SENDER_RATE_PER_S="10000",
+        OUTREACH_SCHEDULER_INTERVAL_S="0.2",
+        OUTREACH_CLAIM_BATCH_SIZE="1000",
+    )
+    return env
