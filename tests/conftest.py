@@ -21,12 +21,19 @@ from sqlalchemy.engine import Engine
 from outreach import migrate
 from outreach.config import Settings
 from outreach.db import engine_for
+from outreach.i18n import catalogs
 from outreach.main import create_app
 from outreach.models import metadata
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_DSN = os.environ.get("OUTREACH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("OUTREACH_TEST_REDIS", "redis://127.0.0.1:6379/9")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs() -> None:
+    """Build the .mo files from the committed .po files (they are not committed themselves)."""
+    catalogs.compile_all()
 
 
 def _missing(server: str, reason: str) -> None:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from babel import Locale, UnknownLocaleError
-
+from outreach.i18n.keywords import KeywordMatch, find_urgent, match_keyword, normalize
+from outreach.i18n.languages import RTL, SUPPORTED, Negotiated, is_valid_tag, negotiate
+from outreach.i18n.messages import SystemText, TemplateKey
+from outreach.i18n.render import (
+    ALLOWED_PLACEHOLDERS,
+    MissingPlaceholder,
+    Rendered,
+    UnknownTemplate,
+    format_datetime_local,
+    placeholders,
+    render_system,
+    render_template,
+    render_text,
+    template_text,
+)
 from outreach.i18n.segments import Segments, count_segments
 
-__all__ = ["Segments", "count_segments", "is_valid_tag"]
-
-
-@lru_cache(maxsize=512)
-def is_valid_tag(tag: str) -> bool:
-    """Whether `tag` is a BCP-47 language tag that Babel understands (es, es-MX, zh-Hant-TW, fil)."""
-    if not tag or len(tag) > 35 or not all(part.isalnum() for part in tag.split("-")):
-        return False
-    try:
-        Locale.parse(tag, sep="-")
-    except (ValueError, UnknownLocaleError):
-        return False
-    return True
+__all__ = [
+    "ALLOWED_PLACEHOLDERS", "RTL", "SUPPORTED", "KeywordMatch", "MissingPlaceholder", "Negotiated",
+    "Rendered", "Segments", "SystemText", "TemplateKey", "UnknownTemplate", "count_segments", "find_urgent",
+    "format_datetime_local", "is_valid_tag", "match_keyword", "negotiate", "normalize", "placeholders",
+    "render_system", "render_template", "render_text", "template_text",
+]  # fmt: skip

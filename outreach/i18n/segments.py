@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,16 +24,20 @@ class Segments:
     segments: int
 
 
+_GSM_ALL = GSM_BASIC | GSM_EXTENDED
+# Scanning with C-level string methods and one compiled regex: a per-character Python loop would be
+# most of the cost of rendering a text.
+_NON_GSM = re.compile("[^" + "".join(re.escape(c) for c in sorted(_GSM_ALL)) + "]")
+_ASCII_NOT_GSM = re.compile("[`\x00-\x09\x0b\x0e-\x1f\x7f]")
+
+
 def _gsm_septets(text: str) -> int | None:
-    total = 0
-    for char in text:
-        if char in GSM_BASIC:
-            total += 1
-        elif char in GSM_EXTENDED:
-            total += 2
-        else:
+    if text.isascii():
+        if _ASCII_NOT_GSM.search(text):
             return None
-    return total
+    elif _NON_GSM.search(text):
+        return None
+    return len(text) + sum(text.count(c) for c in GSM_EXTENDED if c in text)
 
 
 def _gsm_parts(text: str) -> int:
@@ -61,8 +66,12 @@ def count_segments(text: str) -> Segments:
     """The encoding a phone will use for `text` and how many SMS parts it takes."""
     septets = _gsm_septets(text)
     if septets is not None:
-        parts = 1 if septets <= 160 else _gsm_parts(text)
-        return Segments("GSM-7", septets, parts)
+        if septets <= 160:
+            return Segments("GSM-7", septets, 1)
+        plain = septets == len(text)  # no escape pairs: parts are a plain division
+        return Segments("GSM-7", septets, -(-septets // 153) if plain else _gsm_parts(text))
     units = len(text.encode("utf-16-le")) // 2
-    parts = 1 if units <= 70 else _ucs2_parts(text)
-    return Segments("UCS-2", units, parts)
+    astral = units != len(text)
+    if units <= 70:
+        return Segments("UCS-2", units, 1)
+    return Segments("UCS-2", units, _ucs2_parts(text) if astral else -(-units // 67))

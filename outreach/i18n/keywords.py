@@ -1,0 +1,119 @@
+"""Reply keywords in every language: STOP/START/HELP, confirm/cancel, check-in answers, red flags.
+
+Tables live beside each catalog in `locales/<lang>/keywords.toml`. Matching ignores case, width,
+Latin accents (DỪNG = DUNG, ARRÊTER = ARRETER) and surrounding punctuation, emoji and spaces.
+
+Decisions:
+- A single keyword counts only when it is the whole message: "STOP" opts out, "the bus stop" does not.
+- Opt-out phrases count anywhere in a message ("please stop texting me", "no más mensajes").
+- English keywords work for every patient (many text STOP whatever their language) on top of their own.
+- Bare CANCEL is an opt-out, as carriers and Twilio treat it; to cancel a visit a patient replies 2
+  (or a cancel word of their own language that carriers do not reserve, such as CANCELAR).
+- YES confirms a visit rather than opting in; START and UNSTOP opt in.
+- "no" alone is never an opt-out.
+- A message that is one digit 1-3 in any script (1, １, ١, ১, ۱) is an answer; the caller decides whether
+  it confirms/cancels a reminder or answers a check-in.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from outreach.i18n.languages import CATALOG_DIRS, locales_dir
+
+Kind = Literal["optout", "optin", "help", "confirm", "cancel", "answer"]
+_PRECEDENCE: tuple[Kind, ...] = ("optout", "optin", "help", "confirm", "cancel")
+_EDGE = ("P", "S", "Z", "C")  # punctuation, symbols (emoji), separators, controls
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordMatch:
+    """What a reply means, and for answers which number."""
+
+    kind: Kind
+    value: int | None
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One language's normalized keywords and phrases."""
+
+    words: dict[str, frozenset[str]]
+    optout_phrases: tuple[str, ...]
+    urgent_phrases: tuple[str, ...]
+
+
+def normalize(text: str) -> str:
+    """Fold width and case, drop Latin accents, trim punctuation and emoji at the ends, squeeze spaces."""
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("đ", "d")
+    decomposed = unicodedata.normalize("NFD", folded)
+    kept: list[str] = []
+    for char in decomposed:
+        # Only marks on Latin/Greek/Cyrillic letters are accents; Indic and Arabic marks are letters' vowels.
+        if unicodedata.category(char) == "Mn" and kept and ord(kept[-1]) < 0x0530:
+            continue
+        kept.append(char)
+    text = unicodedata.normalize("NFC", "".join(kept))
+    start, end = 0, len(text)
+    while start < end and unicodedata.category(text[start])[0] in _EDGE:
+        start += 1
+    while end > start and unicodedata.category(text[end - 1])[0] in _EDGE:
+        end -= 1
+    return " ".join(text[start:end].split())
+
+
+@lru_cache(maxsize=64)
+def table(language: str) -> Table:
+    """The keyword table of one language (empty when the language has none)."""
+    path = locales_dir() / CATALOG_DIRS[language] / "keywords.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    words = data.get("keywords", {})
+    phrases = data.get("phrases", {})
+    return Table(
+        words={kind: frozenset(normalize(w) for w in words.get(kind, [])) for kind in _PRECEDENCE},
+        optout_phrases=tuple(normalize(p) for p in phrases.get("optout", [])),
+        urgent_phrases=tuple(normalize(p) for p in phrases.get("urgent", [])),
+    )
+
+
+def _tables(language: str | None) -> list[Table]:
+    names = [language] if language in CATALOG_DIRS and language != "en" else []
+    return [table(name) for name in [*names, "en"]]
+
+
+def _answer(text: str) -> int | None:
+    if len(text) != 1:
+        return None
+    value = unicodedata.digit(text, None)
+    return value if value in (1, 2, 3) else None
+
+
+def match_keyword(text: str, *, language: str | None) -> KeywordMatch | None:
+    """What a reply means, or None when a person should read it."""
+    said = normalize(text)
+    if not said:
+        return None
+    tables = _tables(language)
+    lang = language or "en"
+    if any(said in t.words["optout"] or any(p in said for p in t.optout_phrases) for t in tables):
+        return KeywordMatch("optout", None, lang)
+    for kind in _PRECEDENCE[1:]:
+        if any(said in t.words[kind] for t in tables):
+            return KeywordMatch(kind, None, lang)
+    value = _answer(said)
+    return KeywordMatch("answer", value, lang) if value is not None else None
+
+
+def find_urgent(text: str, *, language: str | None) -> str | None:
+    """The red-flag phrase in a message (chest pain, can't breathe, ...), if any."""
+    said = normalize(text)
+    for t in _tables(language):
+        for phrase in t.urgent_phrases:
+            if phrase and phrase in said:
+                return phrase
+    return None
