@@ -28,6 +28,12 @@ from outreach.i18n.languages import CATALOG_DIRS, locales_dir
 Kind = Literal["optout", "optin", "help", "confirm", "cancel", "answer"]
 _PRECEDENCE: tuple[Kind, ...] = ("optout", "optin", "help", "confirm", "cancel")
 _EDGE = ("P", "S", "Z", "C")  # punctuation, symbols (emoji), separators, controls
+# Arabic-script spellings patients mix freely: hamza forms of alef, taa marbuta, Arabic vs Persian
+# yeh and kaf, the tatweel stretch, a zero-width non-joiner, and the optional short-vowel marks.
+_ARABIC_FOLD = str.maketrans(
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه", "ى": "ی", "ي": "ی", "ك": "ک", "ـ": None, "\u200c": None}
+    | {chr(c): None for c in range(0x064B, 0x0653)}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +56,8 @@ class Table:
 
 def normalize(text: str) -> str:
     """Fold width and case, drop Latin accents, trim punctuation and emoji at the ends, squeeze spaces."""
-    folded = unicodedata.normalize("NFKC", text).casefold().replace("đ", "d")
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("đ", "d").replace("’", "'")
+    folded = folded.translate(_ARABIC_FOLD)
     decomposed = unicodedata.normalize("NFD", folded)
     kept: list[str] = []
     for char in decomposed:

@@ -272,3 +272,11 @@ def test_red_flags_are_found_in_the_patients_language_and_english(text: str, lan
 def test_ordinary_worry_is_not_a_red_flag() -> None:
     assert find_urgent("Can I move my appointment to Friday?", language="en") is None
     assert find_urgent("¿Puedo cambiar mi cita?", language="es") is None
+
+
+def test_arabic_spelling_variants_match_the_same_words() -> None:
+    assert find_urgent("الم في الصدر", language="ar") is not None  # alef without hamza
+    assert find_urgent("أَلَمٌ فِي الصَّدْرِ", language="ar") is not None  # fully vowelled
+    matched = match_keyword("مساعده", language="ar")  # ه typed for ة
+    assert matched is not None
+    assert matched.kind == "help"
