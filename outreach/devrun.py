@@ -58,7 +58,7 @@ def worker_argv(*, concurrency: int, queues: str) -> list[str]:
 def beat_argv(settings: Settings) -> list[str]:
     """Arguments for Celery beat, keeping its schedule file in the data folder."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return ["beat", f"--schedule={settings.data_dir / 'celerybeat-schedule'}", "--loglevel=INFO"]
+    return ["beat", f"--schedule={settings.data_dir / 'celerybeat-schedule'}", "--loglevel=WARNING"]
 
 
 def run_all(console: Console, seed: DemoSeed, *, port: int) -> int:

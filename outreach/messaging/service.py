@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from outreach.db import session_scope, utcnow
 from outreach.errors import Conflict, Invalid, NotFound
-from outreach.i18n import count_segments
+from outreach.i18n import count_segments, negotiate
 from outreach.messaging.models import UNSENT, MessageStatus, OutboundMessage
 from outreach.patients.models import ConsentStatus, Patient
 from outreach.sms.base import GatewayError, OutboundSms, SmsGateway
@@ -75,7 +75,7 @@ def create_one_off(
         patient_id=patient.id,
         kind=kind,
         send_at=when,
-        language=language or patient.language,
+        language=language or negotiate(patient.language).language,
         body=text,
         segments=segments.segments,
         encoding=segments.encoding,
