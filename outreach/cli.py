@@ -18,7 +18,7 @@ app = typer.Typer(help="outreach: multilingual SMS patient outreach.", no_args_i
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one line per error, whatever the terminal width
 
 
 def _settings(*, migrate: bool = False) -> Settings:

@@ -35,7 +35,7 @@ if used + cost <= capacity then
   end
   redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
   redis.call('PEXPIRE', KEYS[2], math.ceil(window * 1000) + 1000)
-  return '0'
+  return string.format('=%.6f', now)
 end
 local k = used + cost - capacity - 1
 local frees = redis.call('ZRANGE', KEYS[1], k, k, 'WITHSCORES')
@@ -55,20 +55,22 @@ class Pacer:
         self._prefix = key_prefix
         self._script = client.register_script(_ADMIT)
 
-    def try_admit(self, sender: str, *, rate: float, cost: int) -> float:
-        """Admit `cost` segments now (returns 0) or say how many seconds until they would fit."""
+    def try_admit(self, sender: str, *, rate: float, cost: int) -> tuple[bool, float]:
+        """Admit `cost` segments now: (True, Redis time of admission), or (False, seconds to wait)."""
         if rate < 1 or cost < 1:
             raise ValueError("rate must be at least 1 segment per second and cost at least 1 segment")
         capacity = max(int(rate), cost)  # a text longer than the rate still goes out, alone
         keys = [f"{self._prefix}:{sender}", f"{self._prefix}:{sender}:seq"]
-        return float(self._script(keys=keys, args=[capacity, 1.0 + GUARD_S, cost]))
+        answer = self._script(keys=keys, args=[capacity, 1.0 + GUARD_S, cost])
+        text = answer.decode() if isinstance(answer, bytes) else str(answer)
+        return (True, float(text[1:])) if text.startswith("=") else (False, float(text))
 
     def wait(
         self, sender: str, *, rate: float, cost: int, sleep: Callable[[float], None] = time.sleep
     ) -> float:
-        """Block until `cost` segments may go out for this sender; return how long it waited."""
-        waited = 0.0
-        while (delay := self.try_admit(sender, rate=rate, cost=cost)) > 0:
-            sleep(delay)
-            waited += delay
-        return waited
+        """Block until `cost` segments may go out for this sender; return the Redis time of admission."""
+        while True:
+            admitted, value = self.try_admit(sender, rate=rate, cost=cost)
+            if admitted:
+                return value
+            sleep(value)

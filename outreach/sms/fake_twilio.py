@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import re
 import secrets
@@ -224,7 +225,8 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(data)  # the client may have given up waiting (a timeout test)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

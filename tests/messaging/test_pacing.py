@@ -24,12 +24,11 @@ def _hammer(
 
     def run() -> None:
         while True:
-            pacer.wait(sender, rate=rate, cost=cost)
-            now = time.time()
-            if now >= until:
+            admitted = pacer.wait(sender, rate=rate, cost=cost)
+            if time.time() >= until:
                 return
             with lock:
-                stamps.extend([now] * cost)
+                stamps.extend([admitted] * cost)
 
     workers = [threading.Thread(target=run) for _ in range(threads)]
     for worker in workers:
@@ -56,9 +55,11 @@ def test_multi_segment_texts_count_every_segment(redis_url: str) -> None:
 def test_senders_are_paced_separately(redis_url: str) -> None:
     pacer = Pacer(redis.Redis.from_url(redis_url))
     first, second = f"a-{uuid.uuid4().hex}", f"b-{uuid.uuid4().hex}"
-    assert [pacer.try_admit(first, rate=2, cost=1) for _ in range(2)] == [0, 0]
-    assert pacer.try_admit(first, rate=2, cost=1) > 0.5
-    assert pacer.try_admit(second, rate=2, cost=1) == 0
+    assert [pacer.try_admit(first, rate=2, cost=1)[0] for _ in range(2)] == [True, True]
+    refused, wait = pacer.try_admit(first, rate=2, cost=1)
+    assert not refused
+    assert wait > 0.5
+    assert pacer.try_admit(second, rate=2, cost=1)[0]
 
 
 def test_rate_below_one_per_second_is_refused(redis_url: str) -> None:
