@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from datetime import time
 from typing import Any
 
 from sqlalchemy import insert
@@ -21,12 +22,18 @@ from outreach.patients.service import create_patient as _create_patient
 _numbers = itertools.count(1)
 
 
-def create_clinic(engine: Engine, **overrides: Any) -> Clinic:
-    """A clinic with sensible defaults."""
+def create_clinic(
+    engine: Engine, *, quiet_hours: tuple[time, time] | None = None, **overrides: Any
+) -> Clinic:
+    """A clinic with sensible defaults; quiet hours are off unless a test sets them (no wall-clock flakes)."""
     fields: dict[str, Any] = {"name": "Test Clinic", "phone": "+12025550100", "timezone": "America/New_York"}
     fields.update(overrides)
+    start, end = quiet_hours or (time(0, 0), time(0, 0))
     with session_scope(engine) as session:
-        return _create_clinic(session=session, **fields)
+        clinic = _create_clinic(session=session, **fields)
+        clinic.quiet_start, clinic.quiet_end = start, end
+        session.add(clinic)
+        return clinic
 
 
 def create_key(engine: Engine, clinic: Clinic, role: Role = Role.ADMIN) -> str:

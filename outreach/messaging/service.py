@@ -20,10 +20,12 @@ from sqlalchemy import update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
+from outreach.clinics.models import Clinic
 from outreach.db import session_scope, utcnow
 from outreach.errors import Conflict, Invalid, NotFound
 from outreach.i18n import count_segments, negotiate
 from outreach.messaging.models import UNSENT, MessageStatus, OutboundMessage
+from outreach.messaging.quiet_hours import next_allowed
 from outreach.patients.models import ConsentStatus, Patient
 from outreach.sms.base import GatewayError, OutboundSms, SmsGateway
 
@@ -144,8 +146,37 @@ def claim_due(*, session: Session, now: datetime, limit: int) -> list[tuple[uuid
         .where(col(OutboundMessage.id).in_(due.scalar_subquery()))
         .values(status=MessageStatus.QUEUED, updated_at=now)
         .returning(col(OutboundMessage.id), col(OutboundMessage.segments))
-    )
-    return [(row[0], row[1]) for row in claimed]
+    ).all()
+    quiet = _defer_quiet_hours(session=session, ids=[row[0] for row in claimed], now=now)
+    return [(row[0], row[1]) for row in claimed if row[0] not in quiet]
+
+
+def _defer_quiet_hours(*, session: Session, ids: list[uuid.UUID], now: datetime) -> set[uuid.UUID]:
+    """Put back the claimed texts that would reach a patient during their quiet hours; return their ids.
+
+    Checked again at claim time because a text can become due long after it was planned (a retry, a
+    clinic that changed its hours). Replies to a patient who is texting with a coordinator are exempt.
+    """
+    if not ids:
+        return set()
+    rows = session.execute(
+        select(col(OutboundMessage.id), col(Patient.timezone), col(Clinic.quiet_start), col(Clinic.quiet_end))
+        .join(Patient, col(Patient.id) == OutboundMessage.patient_id)
+        .join(Clinic, col(Clinic.id) == OutboundMessage.clinic_id)
+        .where(col(OutboundMessage.id).in_(ids), OutboundMessage.kind != "reply")
+    ).all()
+    deferred: set[uuid.UUID] = set()
+    for message_id, tz, start, end in rows:
+        wake = next_allowed(now, tz=tz, start=start, end=end)
+        if wake is None:
+            continue
+        session.execute(
+            update(OutboundMessage)
+            .where(col(OutboundMessage.id) == message_id)
+            .values(status=MessageStatus.SCHEDULED, send_at=wake, updated_at=now)
+        )
+        deferred.add(message_id)
+    return deferred
 
 
 def requeue_stranded(
