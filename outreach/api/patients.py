@@ -1,19 +1,31 @@
-"""Clinic admin routes: patients."""
+"""Clinic admin routes: patients, their consent ledger, their appointments, and bulk import."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, UploadFile
 
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
 from outreach.clinics.models import Role
 from outreach.clinics.service import get_clinic
 from outreach.db import utcnow
+from outreach.patients import importing
 from outreach.patients import service as patients
 from outreach.patients.models import ConsentStatus
-from outreach.patients.schemas import PatientCreate, PatientPublic
+from outreach.patients.schemas import (
+    AppointmentCreate,
+    AppointmentPublic,
+    AppointmentUpdate,
+    ConsentEventPublic,
+    ConsentIn,
+    ImportReport,
+    PatientCreate,
+    PatientImport,
+    PatientPublic,
+    PatientUpdate,
+)
 
 router = APIRouter(prefix="/admin", tags=["patients"], dependencies=[require_role(Role.ADMIN)])
 
@@ -21,11 +33,14 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
+def _public(patient: object) -> PatientPublic:
+    return PatientPublic.model_validate(patient, from_attributes=True)
+
+
 @router.post("/patients", status_code=201, summary="Add a patient")
 def create_patient(data: PatientCreate, session: SessionDep, principal: PrincipalDep) -> PatientPublic:
     clinic = get_clinic(session=session, clinic_id=principal.clinic_id)
-    patient = patients.create_patient(session=session, clinic=clinic, data=data, now=utcnow())
-    return PatientPublic.model_validate(patient, from_attributes=True)
+    return _public(patients.create_patient(session=session, clinic=clinic, data=data, now=utcnow()))
 
 
 @router.get("/patients", summary="List patients")
@@ -34,21 +49,124 @@ def list_patients(
     principal: PrincipalDep,
     language: str | None = None,
     consent: ConsentStatus | None = None,
+    has_upcoming_appointment: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[PatientPublic]:
-    rows = patients.list_patients(
-        session=session,
-        clinic_id=principal.clinic_id,
-        language=language,
-        consent=consent,
-        limit=limit,
-        offset=offset,
-    )
-    return [PatientPublic.model_validate(p, from_attributes=True) for p in rows]
+    if has_upcoming_appointment:
+        rows = patients.list_patients_upcoming(
+            session=session, clinic_id=principal.clinic_id, now=utcnow(), limit=limit, offset=offset
+        )
+    else:
+        rows = patients.list_patients(
+            session=session,
+            clinic_id=principal.clinic_id,
+            language=language,
+            consent=consent,
+            limit=limit,
+            offset=offset,
+        )
+    return [_public(p) for p in rows]
 
 
 @router.get("/patients/{patient_id}", summary="Get a patient")
 def get_patient(patient_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> PatientPublic:
-    patient = patients.get_patient(session=session, clinic_id=principal.clinic_id, patient_id=patient_id)
-    return PatientPublic.model_validate(patient, from_attributes=True)
+    return _public(
+        patients.get_patient(session=session, clinic_id=principal.clinic_id, patient_id=patient_id)
+    )
+
+
+@router.patch("/patients/{patient_id}", summary="Change a patient")
+def update_patient(
+    patient_id: uuid.UUID, data: PatientUpdate, session: SessionDep, principal: PrincipalDep
+) -> PatientPublic:
+    clinic = get_clinic(session=session, clinic_id=principal.clinic_id)
+    patient = patients.update_patient(
+        session=session, clinic=clinic, patient_id=patient_id, data=data, now=utcnow()
+    )
+    return _public(patient)
+
+
+@router.post("/patients/{patient_id}/consent", summary="Record a consent decision (revoking cancels texts)")
+def change_consent(
+    patient_id: uuid.UUID, data: ConsentIn, session: SessionDep, principal: PrincipalDep
+) -> PatientPublic:
+    patient = patients.change_consent(
+        session=session,
+        clinic_id=principal.clinic_id,
+        patient_id=patient_id,
+        status=data.status,
+        source=data.source,
+        now=utcnow(),
+    )
+    return _public(patient)
+
+
+@router.get("/patients/{patient_id}/consent", summary="A patient's consent ledger")
+def consent_history(
+    patient_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> list[ConsentEventPublic]:
+    events = patients.consent_history(session=session, clinic_id=principal.clinic_id, patient_id=patient_id)
+    return [ConsentEventPublic.model_validate(e, from_attributes=True) for e in events]
+
+
+@router.post("/patients/{patient_id}/appointments", status_code=201, summary="Book an appointment")
+def create_appointment(
+    patient_id: uuid.UUID, data: AppointmentCreate, session: SessionDep, principal: PrincipalDep
+) -> AppointmentPublic:
+    appointment = patients.create_appointment(
+        session=session,
+        clinic_id=principal.clinic_id,
+        patient_id=patient_id,
+        starts_at=data.starts_at,
+        location=data.location,
+        now=utcnow(),
+    )
+    return AppointmentPublic.model_validate(appointment, from_attributes=True)
+
+
+@router.get("/patients/{patient_id}/appointments", summary="A patient's appointments")
+def list_appointments(
+    patient_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> list[AppointmentPublic]:
+    rows = patients.list_appointments(session=session, clinic_id=principal.clinic_id, patient_id=patient_id)
+    return [AppointmentPublic.model_validate(a, from_attributes=True) for a in rows]
+
+
+@router.patch("/appointments/{appointment_id}", summary="Reschedule an appointment (reminders follow)")
+def reschedule_appointment(
+    appointment_id: uuid.UUID, data: AppointmentUpdate, session: SessionDep, principal: PrincipalDep
+) -> AppointmentPublic:
+    appointment = patients.reschedule_appointment(
+        session=session,
+        clinic_id=principal.clinic_id,
+        appointment_id=appointment_id,
+        starts_at=data.starts_at,
+        location=data.location,
+        now=utcnow(),
+    )
+    return AppointmentPublic.model_validate(appointment, from_attributes=True)
+
+
+@router.post("/appointments/{appointment_id}/cancel", summary="Cancel an appointment and its reminders")
+def cancel_appointment(
+    appointment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> AppointmentPublic:
+    appointment = patients.cancel_appointment(
+        session=session, clinic_id=principal.clinic_id, appointment_id=appointment_id, now=utcnow()
+    )
+    return AppointmentPublic.model_validate(appointment, from_attributes=True)
+
+
+@router.post("/patients/import", summary="Import patients from JSON (upsert on external_id)")
+def import_json(data: PatientImport, session: SessionDep, principal: PrincipalDep) -> ImportReport:
+    clinic = get_clinic(session=session, clinic_id=principal.clinic_id)
+    records = list(enumerate(data.patients, start=1))
+    return importing.import_records(session=session, clinic=clinic, records=records, now=utcnow())
+
+
+@router.post("/patients/import.csv", summary="Import patients from a CSV upload (upsert on external_id)")
+def import_csv(file: UploadFile, session: SessionDep, principal: PrincipalDep) -> ImportReport:
+    records = importing.parse_upload(file.file.read(), json_file=False)
+    clinic = get_clinic(session=session, clinic_id=principal.clinic_id)
+    return importing.import_records(session=session, clinic=clinic, records=records, now=utcnow())

@@ -32,6 +32,8 @@ class Clinic(SQLModel, table=True):
     quiet_end: time = Field(default=time(8, 0))
     emergency_number: str = Field(default="911", max_length=20)
     program_name: str = Field(default="Appointment and care texts", max_length=80)
+    # What one SMS segment costs the clinic (USD), for campaign cost estimates; Twilio's US list price.
+    cost_per_segment: float = Field(default=0.0083)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 

@@ -1,11 +1,13 @@
-"""Handling a patient's reply: store it once, act on keywords now, answer in the patient's language.
+"""Handling a patient's reply: store it once, act on keywords now, route the rest to the care team's queue.
 
 Opt-outs take effect inside the webhook's own transaction, so a STOP that is acknowledged has already
-cancelled every unsent text. Everything that is not a keyword is stored for the care team.
+cancelled every unsent text. Texts a person should read join the sender's thread (one per patient or
+unknown number), which a new message reopens after it was resolved.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,9 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from outreach.clinics.models import Clinic
-from outreach.i18n import SystemText, find_urgent, match_keyword, negotiate, render_system
-from outreach.inbox.models import InboundKind, InboundMessage, Priority
-from outreach.patients.models import Appointment, AppointmentStatus, ConsentStatus, Patient
+from outreach.i18n import SUPPORTED, SystemText, find_urgent, negotiate, render_system
+from outreach.inbox.models import InboundKind, InboundMessage, Priority, Thread
+from outreach.inbox.threads import attach, thread_for
+from outreach.inbox.triage import Triage, classify, next_appointment
+from outreach.messaging.models import OutboundMessage
+from outreach.patients.models import AppointmentStatus, ConsentStatus, Patient
 from outreach.patients.service import opt_out, record_consent
 
 MESSAGES_PER_MONTH = 8
@@ -40,69 +45,96 @@ class IncomingSms:
     body: str
 
 
+class DuplicateInbound(Exception):
+    """A concurrent delivery of the same inbound SID."""
+
+
 def receive(*, session: Session, sms: IncomingSms, now: datetime) -> Received:
-    """Store an inbound text once (by SID) and apply what it means."""
+    """Store an inbound text once (by SID), apply what it means, and queue it if a person should read it."""
     if session.exec(select(InboundMessage.id).where(InboundMessage.provider_sid == sms.sid)).first():
         return Received(InboundKind.MESSAGE, None, duplicate=True)
     clinic = session.exec(select(Clinic).where(Clinic.phone == sms.to_phone)).first()
-    patient = (
-        session.exec(
-            select(Patient).where(Patient.clinic_id == clinic.id, Patient.phone == sms.from_phone)
-        ).first()
-        if clinic
-        else None
-    )
-    if clinic is None or patient is None:
-        _store(session, sms, clinic=clinic, patient=None, language="und", kind=InboundKind.UNMATCHED, now=now)
+    if clinic is None:  # not one of our numbers: kept for the record, no tenant to queue it for
+        _store(
+            session, sms, clinic_id=None, patient=None, language="und", triage=Triage(InboundKind.UNMATCHED)
+        )
         return Received(InboundKind.UNMATCHED, None)
+    patient = session.exec(
+        select(Patient).where(Patient.clinic_id == clinic.id, Patient.phone == sms.from_phone)
+    ).first()
+    if patient is None:
+        return _receive_unmatched(session=session, sms=sms, clinic=clinic, now=now)
     language = negotiate(patient.language, clinic_default=clinic.default_language).language
-    kind, answer, priority, phrase = _classify(sms.body, language, patient=patient, session=session, now=now)
+    triage = classify(session=session, body=sms.body, language=language, patient=patient, now=now)
+    answered = _answered(session=session, patient=patient)
+    thread = thread_for(
+        session=session,
+        clinic_id=clinic.id,
+        patient=patient,
+        phone=sms.from_phone,
+        create=triage.queued,
+        language=language,
+        triage=triage,
+        now=now,
+    )
+    if thread is not None and triage.queued:
+        attach(
+            session=session,
+            thread=thread,
+            triage=triage,
+            language=language,
+            now=now,
+            campaign_id=answered.campaign_id if answered else None,
+        )
     _store(
         session,
         sms,
-        clinic=clinic,
+        clinic_id=clinic.id,
         patient=patient,
         language=language,
-        kind=kind,
+        triage=triage,
         now=now,
-        answer=answer,
-        priority=priority,
-        phrase=phrase,
+        thread=thread,
+        in_reply_to=answered,
     )
-    reply = _act(session=session, kind=kind, answer=answer, clinic=clinic, patient=patient, now=now)
-    return Received(kind, reply)
+    reply = _act(session=session, triage=triage, clinic=clinic, patient=patient, now=now)
+    return Received(triage.kind, reply)
 
 
-def _classify(
-    body: str, language: str, *, patient: Patient, session: Session, now: datetime
-) -> tuple[InboundKind, int | None, Priority, str | None]:
-    matched = match_keyword(body, language=language)
-    if matched is not None and matched.kind in ("optout", "optin", "help"):
-        return InboundKind(matched.kind), None, Priority.NORMAL, None
-    urgent = find_urgent(body, language=language)
-    if urgent is not None:
-        return InboundKind.URGENT, None, Priority.URGENT, urgent
-    if matched is None:
-        return InboundKind.MESSAGE, None, Priority.NORMAL, None
-    upcoming = _next_appointment(session=session, patient=patient, now=now)
-    value = matched.value
-    if matched.kind == "confirm" or (matched.kind == "answer" and value == 1 and upcoming):
-        return InboundKind.CONFIRM, 1, Priority.NORMAL, None
-    if matched.kind == "cancel" or (matched.kind == "answer" and value == 2 and upcoming):
-        return InboundKind.CANCEL_REQUEST, 2, Priority.HIGH, None
-    priority = Priority.HIGH if value == 3 else Priority.NORMAL  # 3 means "worse" on every check-in
-    return InboundKind.CHECKIN_ANSWER, value, priority, None
+def _receive_unmatched(*, session: Session, sms: IncomingSms, clinic: Clinic, now: datetime) -> Received:
+    # We do not know this person's language, so red flags are looked for in every language we have.
+    phrase = next((p for lang in SUPPORTED if (p := find_urgent(sms.body, language=lang))), None)
+    priority = Priority.URGENT if phrase else Priority.NORMAL
+    triage = Triage(InboundKind.UNMATCHED, priority=priority, phrase=phrase)
+    thread = thread_for(
+        session=session,
+        clinic_id=clinic.id,
+        patient=None,
+        phone=sms.from_phone,
+        create=True,
+        language="und",
+        triage=triage,
+        now=now,
+    )
+    assert thread is not None  # create=True always gives a thread
+    attach(session=session, thread=thread, triage=triage, language="und", now=now, campaign_id=None)
+    _store(
+        session, sms, clinic_id=clinic.id, patient=None, language="und", triage=triage, now=now, thread=thread
+    )
+    if phrase is None:
+        return Received(InboundKind.UNMATCHED, None)
+    values = {"clinic_name": clinic.name, "emergency_number": clinic.emergency_number}
+    safety = render_system(SystemText.URGENT_SAFETY, tag=clinic.default_language, values=values)
+    return Received(InboundKind.UNMATCHED, safety.body)
 
 
-def _next_appointment(*, session: Session, patient: Patient, now: datetime) -> Appointment | None:
+def _answered(*, session: Session, patient: Patient) -> OutboundMessage | None:
+    """The newest text we sent the patient: the one a reply most likely answers."""
     return session.exec(
-        select(Appointment)
-        .where(
-            Appointment.patient_id == patient.id,
-            col(Appointment.starts_at) > now,
-            col(Appointment.status).in_([AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED]),
-        )
-        .order_by(col(Appointment.starts_at))
+        select(OutboundMessage)
+        .where(OutboundMessage.patient_id == patient.id, col(OutboundMessage.sent_at).is_not(None))
+        .order_by(col(OutboundMessage.sent_at).desc())
+        .limit(1)
     ).first()
 
 
@@ -110,50 +142,47 @@ def _store(
     session: Session,
     sms: IncomingSms,
     *,
-    clinic: Clinic | None,
+    clinic_id: uuid.UUID | None,
     patient: Patient | None,
     language: str,
-    kind: InboundKind,
-    now: datetime,
-    answer: int | None = None,
-    priority: Priority = Priority.NORMAL,
-    phrase: str | None = None,
+    triage: Triage,
+    now: datetime | None = None,
+    thread: Thread | None = None,
+    in_reply_to: OutboundMessage | None = None,
 ) -> None:
-    session.add(
-        InboundMessage(
-            provider_sid=sms.sid,
-            clinic_id=clinic.id if clinic else None,
-            patient_id=patient.id if patient else None,
-            from_phone=sms.from_phone,
-            to_phone=sms.to_phone,
-            body=sms.body,
-            language=language,
-            kind=kind,
-            answer=answer,
-            priority=priority,
-            matched_phrase=phrase,
-            received_at=now,
-        )
+    message = InboundMessage(
+        provider_sid=sms.sid,
+        clinic_id=clinic_id,
+        patient_id=patient.id if patient else None,
+        from_phone=sms.from_phone,
+        to_phone=sms.to_phone,
+        body=sms.body,
+        language=language,
+        kind=triage.kind,
+        answer=triage.answer,
+        priority=triage.priority,
+        matched_phrase=triage.phrase,
+        thread_id=thread.id if thread else None,
+        in_reply_to_id=in_reply_to.id if in_reply_to else None,
     )
+    if now is not None:
+        message.received_at = now
+    session.add(message)
     try:
         session.flush()
     except IntegrityError as exc:  # the same SID arrived twice at once; the first one wins
         raise DuplicateInbound(sms.sid) from exc
 
 
-class DuplicateInbound(Exception):
-    """A concurrent delivery of the same inbound SID."""
+_REPLIES = {
+    InboundKind.HELP: SystemText.HELP,
+    InboundKind.URGENT: SystemText.URGENT_SAFETY,
+    InboundKind.CANCEL_REQUEST: SystemText.CANCEL_ACK,  # a person changes the schedule, from the queue
+}
+_CARRIER_REQUIRED = (InboundKind.OPTIN, InboundKind.HELP, InboundKind.OPTOUT)
 
 
-def _act(
-    *,
-    session: Session,
-    kind: InboundKind,
-    answer: int | None,
-    clinic: Clinic,
-    patient: Patient,
-    now: datetime,
-) -> str | None:
+def _act(*, session: Session, triage: Triage, clinic: Clinic, patient: Patient, now: datetime) -> str | None:
     values: dict[str, object] = {
         "clinic_name": clinic.name,
         "clinic_phone": clinic.phone,
@@ -161,10 +190,10 @@ def _act(
         "messages_per_month": MESSAGES_PER_MONTH,
         "emergency_number": clinic.emergency_number,
     }
-    text: SystemText | None = None
-    carrier_required = (InboundKind.OPTIN, InboundKind.HELP, InboundKind.OPTOUT)
-    if patient.consent != ConsentStatus.GRANTED and kind not in carrier_required:
+    kind = triage.kind
+    if patient.consent != ConsentStatus.GRANTED and kind not in _CARRIER_REQUIRED:
         return None  # no texts to a patient who opted out, except the answers carriers require
+    text = _REPLIES.get(kind)
     if kind == InboundKind.OPTOUT:
         opt_out(session=session, patient=patient, source="patient replied STOP", now=now)
         text = SystemText.OPTOUT_CONFIRMATION
@@ -177,22 +206,16 @@ def _act(
             now=now,
         )
         text = SystemText.OPTIN_CONFIRMATION
-    elif kind == InboundKind.HELP:
-        text = SystemText.HELP
-    elif kind == InboundKind.URGENT:
-        text = SystemText.URGENT_SAFETY
     elif kind == InboundKind.CONFIRM:
-        appointment = _next_appointment(session=session, patient=patient, now=now)
+        appointment = next_appointment(session=session, patient=patient, now=now)
         if appointment is None:
             return None
         appointment.status = AppointmentStatus.CONFIRMED
         session.add(appointment)
         values |= {"appointment_date": appointment.starts_at, "appointment_time": appointment.starts_at}
         text = SystemText.CONFIRM_ACK
-    elif kind == InboundKind.CANCEL_REQUEST:
-        text = SystemText.CANCEL_ACK  # a person changes the schedule: the request waits for the care team
     elif kind == InboundKind.CHECKIN_ANSWER:
-        text = SystemText.CHECKIN_WORSE_ACK if answer == 3 else SystemText.CHECKIN_ACK
+        text = SystemText.CHECKIN_WORSE_ACK if triage.answer == 3 else SystemText.CHECKIN_ACK
     if text is None:
         return None
     rendered = render_system(

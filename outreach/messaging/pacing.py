@@ -1,11 +1,15 @@
 """Per-sender pacing in segments per second, shared by every worker through Redis.
 
-An atomic sliding-window log: a sender may start `cost` segments only when fewer than `rate` were
-started in the last (1 s + guard). The guard absorbs the few milliseconds between admission and the
-HTTP request leaving, so the carrier never sees more than `rate` in any 1-second window, whichever
-workers were late. A refused caller is told exactly how long until a slot frees. The script reads
-Redis's own clock, so workers' clocks do not matter. Keys name a sender id (a hash of the sending
-number or service), never a patient's phone number.
+A token bucket kept as one timestamp per sender (GCRA): `reserve` books the caller's segments at the
+earliest moment the bucket allows and returns how long to wait, so concurrent workers queue in arrival
+order instead of polling. The script reads Redis's own clock, so workers' clocks do not matter.
+
+Slots are spaced `(1 + GUARD_S) / rate` apart rather than `1 / rate`: a worker that wakes up to
+GUARD_S seconds late (scheduler jitter) can then never push any 1-second window above the rate, at the
+price of running ~3% under it. A worker that wakes later than that gives its slot up and books again.
+
+Keys name a sender id ("default", a Messaging Service SID, or a hash of the sending number: see
+`messaging.dispatch.sender_key`), never a patient's phone number. Idle keys expire on their own.
 """
 
 from __future__ import annotations
@@ -14,63 +18,70 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-import redis
+from redis import Redis
 
 SenderType = Literal["long_code", "toll_free", "short_code"]
 
-# Carrier throughput per sending number type (segments per second).
+# Carrier throughput per sending number type, in segments per second (US carriers, Twilio's guidance).
 DEFAULT_RATES: dict[str, float] = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0}
-GUARD_S = 0.03
+GUARD_S = 0.02
 
-_ADMIT = """
+# KEYS[1] bucket; ARGV: seconds per segment, burst (segments), cost (segments).
+# The bucket stores TAT, the moment it would be full again if nobody sent. A send of `cost` moves TAT
+# forward by cost*interval from max(TAT, now) and may start once TAT - burst*interval has come.
+_RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local capacity, window, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local used = redis.call('ZCARD', KEYS[1])
-if used + cost <= capacity then
-  local n = redis.call('INCRBY', KEYS[2], cost)
-  for i = 1, cost do
-    redis.call('ZADD', KEYS[1], now, n - i)
-  end
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
-  redis.call('PEXPIRE', KEYS[2], math.ceil(window * 1000) + 1000)
-  return string.format('=%.6f', now)
-end
-local k = used + cost - capacity - 1
-local frees = redis.call('ZRANGE', KEYS[1], k, k, 'WITHSCORES')
-return string.format('%.6f', tonumber(frees[2]) + window - now + 0.0005)
+local interval, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local new_tat = tat + cost * interval
+local start = new_tat - burst * interval
+redis.call('SET', KEYS[1], string.format('%.6f', new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
+if start <= now then return '0' end
+return string.format('%.6f', start - now)
 """
 
 
 def default_rate(sender_type: str) -> float:
-    """Segments per second a carrier accepts from this kind of sender."""
+    """Segments per second a carrier accepts from this kind of sender (long code when unknown)."""
     return DEFAULT_RATES.get(sender_type, DEFAULT_RATES["long_code"])
 
 
 class Pacer:
-    """Sliding-window limits in Redis, one per sender."""
+    """Token buckets in Redis, one per sender, shared by every process that uses the same prefix."""
 
-    def __init__(self, client: redis.Redis, *, key_prefix: str = "outreach:pace") -> None:
+    def __init__(self, redis: Redis, *, key_prefix: str = "outreach:pace") -> None:
         self._prefix = key_prefix
-        self._script = client.register_script(_ADMIT)
+        # redis-py runs it with EVALSHA and loads it again when the server answers NOSCRIPT (restart).
+        self._script = redis.register_script(_RESERVE)
 
-    def try_admit(self, sender: str, *, rate: float, cost: int) -> tuple[bool, float]:
-        """Admit `cost` segments now: (True, Redis time of admission), or (False, seconds to wait)."""
-        if rate < 1 or cost < 1:
-            raise ValueError("rate must be at least 1 segment per second and cost at least 1 segment")
-        capacity = max(int(rate), cost)  # a text longer than the rate still goes out, alone
-        keys = [f"{self._prefix}:{sender}", f"{self._prefix}:{sender}:seq"]
-        answer = self._script(keys=keys, args=[capacity, 1.0 + GUARD_S, cost])
-        text = answer.decode() if isinstance(answer, bytes) else str(answer)
-        return (True, float(text[1:])) if text.startswith("=") else (False, float(text))
+    def reserve(self, sender: str, *, rate: float, burst: float = 1.0, cost: int = 1) -> float:
+        """Book `cost` segments for this sender now; return the seconds to wait before sending them."""
+        if rate <= 0 or burst < 1 or cost < 1:
+            raise ValueError("rate must be above 0, burst at least 1 segment and cost at least 1 segment")
+        interval = (1.0 + GUARD_S) / rate
+        answer = self._script(keys=[f"{self._prefix}:{sender}"], args=[repr(interval), repr(burst), cost])
+        return float(answer.decode() if isinstance(answer, bytes) else answer)
 
     def wait(
-        self, sender: str, *, rate: float, cost: int, sleep: Callable[[float], None] = time.sleep
+        self,
+        sender: str,
+        *,
+        rate: float,
+        burst: float = 1.0,
+        cost: int = 1,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> float:
-        """Block until `cost` segments may go out for this sender; return the Redis time of admission."""
+        """Reserve, then sleep until the segments may go out; return the seconds spent waiting."""
+        began = time.monotonic()
         while True:
-            admitted, value = self.try_admit(sender, rate=rate, cost=cost)
-            if admitted:
-                return value
-            sleep(value)
+            asked = time.monotonic()
+            delay = self.reserve(sender, rate=rate, burst=burst, cost=cost)
+            if delay <= 0:
+                return time.monotonic() - began
+            sleep(delay)
+            # Woken later than the guard (a starved CPU): the slot has passed and later slots may be
+            # due, so sending now could crowd a 1-second window. Give the slot up and book again.
+            if time.monotonic() - (asked + delay) <= GUARD_S:
+                return time.monotonic() - began

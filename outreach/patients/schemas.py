@@ -1,13 +1,13 @@
-"""What the API accepts and returns for patients."""
+"""What the API accepts and returns for patients, their consent and their appointments."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from outreach.patients.models import ConsentStatus
+from outreach.patients.models import AppointmentStatus, ConsentStatus
 
 
 class ConsentIn(BaseModel):
@@ -38,6 +38,18 @@ class PatientCreate(PatientBase):
     consent: ConsentIn | None = None
 
 
+class PatientUpdate(BaseModel):
+    """The fields to change on a patient; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    given_name: str | None = Field(default=None, max_length=80)
+    family_name: str | None = Field(default=None, max_length=80)
+    phone: str | None = Field(default=None, min_length=3, max_length=32)
+    language: str | None = Field(default=None, min_length=2, max_length=35)
+    timezone: str | None = Field(default=None, max_length=64)
+
+
 class PatientPublic(BaseModel):
     """A patient as the API shows it."""
 
@@ -50,3 +62,64 @@ class PatientPublic(BaseModel):
     timezone: str
     consent: ConsentStatus
     created_at: datetime
+
+
+class ConsentEventPublic(BaseModel):
+    """One entry of a patient's consent ledger."""
+
+    status: ConsentStatus
+    source: str
+    recorded_at: datetime
+
+
+class AppointmentCreate(BaseModel):
+    """A visit to add; the start needs an offset (2026-03-03T09:00:00-05:00)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    starts_at: AwareDatetime
+    location: str = Field(default="", max_length=120)
+
+
+class AppointmentUpdate(BaseModel):
+    """A new time or place for a visit; reminders not yet sent follow it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    starts_at: AwareDatetime | None = None
+    location: str | None = Field(default=None, max_length=120)
+
+
+class AppointmentPublic(BaseModel):
+    """A visit as the API shows it."""
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    starts_at: datetime
+    location: str
+    status: AppointmentStatus
+
+
+class RejectedRow(BaseModel):
+    """One rejected import row: its line (CSV) or position (JSON, from 1), the field and why."""
+
+    line: int
+    field: str
+    reason: str
+
+
+class ImportReport(BaseModel):
+    """What an import did; rejected rows are listed while the good rows are stored."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RejectedRow] = Field(default_factory=list)
+
+
+class PatientImport(BaseModel):
+    """A JSON import: patient records in the same shape as the CSV columns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patients: list[dict[str, object]] = Field(max_length=50_000)

@@ -10,18 +10,18 @@ from sqlmodel import Session, col, select
 from outreach import i18n
 from outreach.clinics.models import Clinic
 from outreach.errors import Conflict, Invalid, NotFound
-from outreach.patients.models import ConsentEvent, ConsentStatus, Patient
-from outreach.patients.schemas import PatientCreate
+from outreach.patients.models import Appointment, AppointmentStatus, ConsentEvent, ConsentStatus, Patient
+from outreach.patients.schemas import PatientCreate, PatientUpdate
 from outreach.patients.validation import FieldError, normalize_phone, validate_timezone
 
 
 def _checked_fields(*, clinic: Clinic, data: PatientCreate) -> tuple[str, str, str]:
-    """Phone in E.164, language tag and time zone, or Invalid naming the field."""
+    """Phone in E.164, language tag and time zone, or Invalid naming the field and the value."""
     try:
         phone = normalize_phone(data.phone, default_region=clinic.default_region)
         timezone = validate_timezone(data.timezone or clinic.timezone)
     except FieldError as exc:
-        raise Invalid(exc.field, exc.reason) from exc
+        raise Invalid(exc.field, f"'{exc.value}' {exc.reason}") from exc
     if not i18n.is_valid_tag(data.language):
         raise Invalid("language", f"'{data.language}' is not a valid BCP-47 language tag")
     return phone, data.language, timezone
@@ -116,3 +116,151 @@ def list_patients(
         query = query.where(Patient.consent == consent)
     query = query.order_by(col(Patient.external_id)).offset(offset).limit(limit)
     return list(session.exec(query))
+
+
+def list_patients_upcoming(
+    *, session: Session, clinic_id: uuid.UUID, now: datetime, limit: int, offset: int
+) -> list[Patient]:
+    """The clinic's patients who have a booked visit still ahead."""
+    upcoming = select(Appointment.patient_id).where(
+        Appointment.clinic_id == clinic_id,
+        col(Appointment.starts_at) > now,
+        Appointment.status != AppointmentStatus.CANCELLED,
+    )
+    query = (
+        select(Patient)
+        .where(Patient.clinic_id == clinic_id, col(Patient.id).in_(upcoming))
+        .order_by(col(Patient.external_id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def update_patient(
+    *, session: Session, clinic: Clinic, patient_id: uuid.UUID, data: PatientUpdate, now: datetime
+) -> Patient:
+    """Change a patient's name, phone, language or time zone (validated like a new patient)."""
+    patient = get_patient(session=session, clinic_id=clinic.id, patient_id=patient_id)
+    merged = PatientCreate(
+        external_id=patient.external_id,
+        given_name=patient.given_name if data.given_name is None else data.given_name,
+        family_name=patient.family_name if data.family_name is None else data.family_name,
+        phone=data.phone or patient.phone,
+        language=data.language or patient.language,
+        timezone=data.timezone or patient.timezone,
+    )
+    phone, language, timezone = _checked_fields(clinic=clinic, data=merged)
+    patient.given_name, patient.family_name = merged.given_name, merged.family_name
+    patient.phone, patient.language, patient.timezone = phone, language, timezone
+    patient.updated_at = now
+    session.add(patient)
+    session.flush()
+    return patient
+
+
+def change_consent(
+    *,
+    session: Session,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    status: ConsentStatus,
+    source: str,
+    now: datetime,
+) -> Patient:
+    """Record a consent decision; a revocation also cancels every unsent text for the patient."""
+    patient = get_patient(session=session, clinic_id=clinic_id, patient_id=patient_id)
+    if status == ConsentStatus.REVOKED:
+        opt_out(session=session, patient=patient, source=source, now=now)
+    else:
+        record_consent(session=session, patient=patient, status=status, source=source, now=now)
+    return patient
+
+
+def consent_history(*, session: Session, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[ConsentEvent]:
+    """A patient's consent ledger, oldest first."""
+    get_patient(session=session, clinic_id=clinic_id, patient_id=patient_id)
+    query = (
+        select(ConsentEvent)
+        .where(ConsentEvent.patient_id == patient_id)
+        .order_by(col(ConsentEvent.recorded_at), col(ConsentEvent.id))
+    )
+    return list(session.exec(query))
+
+
+def create_appointment(
+    *,
+    session: Session,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    starts_at: datetime,
+    location: str,
+    now: datetime,
+) -> Appointment:
+    """Book a visit for one of the clinic's patients; launched reminder campaigns it is in plan for it."""
+    from outreach.campaigns.changes import plan_new_appointment
+
+    get_patient(session=session, clinic_id=clinic_id, patient_id=patient_id)
+    if starts_at.tzinfo is None:
+        raise Invalid("starts_at", "needs a time zone offset, for example 2026-03-03T09:00:00-05:00")
+    appointment = Appointment(
+        clinic_id=clinic_id, patient_id=patient_id, starts_at=starts_at, location=location, created_at=now
+    )
+    session.add(appointment)
+    session.flush()
+    plan_new_appointment(session=session, appointment=appointment, now=now)
+    return appointment
+
+
+def get_appointment(*, session: Session, clinic_id: uuid.UUID, appointment_id: uuid.UUID) -> Appointment:
+    """One of the clinic's appointments."""
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None or appointment.clinic_id != clinic_id:
+        raise NotFound("appointment")
+    return appointment
+
+
+def list_appointments(*, session: Session, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[Appointment]:
+    """A patient's appointments, earliest first."""
+    get_patient(session=session, clinic_id=clinic_id, patient_id=patient_id)
+    query = select(Appointment).where(Appointment.patient_id == patient_id)
+    return list(session.exec(query.order_by(col(Appointment.starts_at))))
+
+
+def reschedule_appointment(
+    *,
+    session: Session,
+    clinic_id: uuid.UUID,
+    appointment_id: uuid.UUID,
+    starts_at: datetime | None,
+    location: str | None,
+    now: datetime,
+) -> Appointment:
+    """Move a visit; its unsent reminders are planned again for the new time (and re-worded)."""
+    from outreach.campaigns.changes import replan_appointment
+
+    appointment = get_appointment(session=session, clinic_id=clinic_id, appointment_id=appointment_id)
+    if appointment.status == AppointmentStatus.CANCELLED:
+        raise Conflict("the appointment is cancelled; book a new one instead")
+    if starts_at is not None:
+        appointment.starts_at = starts_at
+    if location is not None:
+        appointment.location = location
+    session.add(appointment)
+    session.flush()
+    replan_appointment(session=session, appointment=appointment, now=now)
+    return appointment
+
+
+def cancel_appointment(
+    *, session: Session, clinic_id: uuid.UUID, appointment_id: uuid.UUID, now: datetime
+) -> Appointment:
+    """Cancel a visit and every reminder for it not yet sent."""
+    from outreach.campaigns.changes import cancel_for_appointment
+
+    appointment = get_appointment(session=session, clinic_id=clinic_id, appointment_id=appointment_id)
+    appointment.status = AppointmentStatus.CANCELLED
+    session.add(appointment)
+    session.flush()
+    cancel_for_appointment(session=session, appointment_id=appointment.id, now=now)
+    return appointment

@@ -32,6 +32,7 @@ _ERRORS: dict[int, ErrorInfo] = {
     21612: ErrorInfo("failed", "Twilio cannot route texts between these two numbers."),
     21617: ErrorInfo("failed", "The text is longer than the allowed length."),
     30001: ErrorInfo("failed", "Twilio's queue for this sender overflowed; the text was not sent."),
+    20003: ErrorInfo("failed", "Twilio refused the account credentials; check the account settings."),
     30002: ErrorInfo("failed", "The Twilio account is suspended."),
 }
 

@@ -1,0 +1,134 @@
+"""`python -m bench fanout --patients 100000`: launching a 3-step reminder campaign, against raw COPY.
+
+Seeds patients in 20 languages and several time zones (one upcoming visit each) into a throwaway
+PostgreSQL database, launches a −72 h/−24 h/−2 h reminder campaign through the real service (quiet
+hours on), then COPYs rows of the same shape into the same table in the same run as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from bench._support import peak_rss_mb, psycopg_dsn, temp_database
+from outreach.campaigns import enrollment, launch, service
+from outreach.campaigns.planning import time_ordered_id
+from outreach.campaigns.schemas import CampaignCreate, EnrollIn
+from outreach.clinics.models import Clinic
+from outreach.clinics.service import create_clinic
+from outreach.db import engine_for, session_scope
+from outreach.i18n import SUPPORTED
+
+ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Pacific/Honolulu",
+         "America/Puerto_Rico", "Asia/Manila", "Asia/Kolkata")  # fmt: skip
+NAMES = ("Ana", "Minh", "Wei", "Olga", "Fatima", "José", "Amina", "Joseph", "Priya", "Kwame")
+STEPS = [{"offset_minutes": -4320}, {"offset_minutes": -1440}, {"offset_minutes": -120}]
+COLUMNS = launch.COLUMNS
+
+
+def _copy(dsn: str, table: str, columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> None:
+    with (
+        psycopg.connect(dsn) as conn,
+        conn.cursor() as cur,
+        cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def _seed(dsn: str, clinic_id: uuid.UUID, count: int, now: datetime) -> None:
+    """Patients and one visit each on a 15-minute grid over the coming two weeks, by COPY."""
+    start = (now + timedelta(days=4)).replace(hour=13, minute=0, second=0, microsecond=0)
+    ids = [uuid.uuid4() for _ in range(count)]
+    patient_cols = ("id", "clinic_id", "external_id", "given_name", "family_name", "phone", "language",
+                    "timezone", "consent", "created_at", "updated_at")  # fmt: skip
+    _copy(dsn, "patient", patient_cols, (
+        (pid, clinic_id, f"MRN{i:07d}", NAMES[i % len(NAMES)], "Doe", f"+1202{i:07d}",
+         SUPPORTED[i % len(SUPPORTED)], ZONES[i % len(ZONES)], "granted", now, now)
+        for i, pid in enumerate(ids)
+    ))  # fmt: skip
+    visit_cols = ("id", "clinic_id", "patient_id", "starts_at", "location", "status", "created_at")
+    _copy(dsn, "appointment", visit_cols, (
+        (uuid.uuid4(), clinic_id, pid, start + timedelta(days=(i // 40) % 10, minutes=15 * (i % 40)),
+         "Main St Clinic, Room 2", "booked", now)
+        for i, pid in enumerate(ids)
+    ))  # fmt: skip
+
+
+def _launch(url: str, clinic_id: uuid.UUID, now: datetime) -> tuple[int, float, float]:
+    """(rows written, enroll seconds, launch seconds)."""
+    engine = engine_for(url)
+    data = CampaignCreate.model_validate({"name": "Bench reminders", "kind": "reminder", "steps": STEPS})
+    with session_scope(engine) as session:
+        clinic = session.get_one(Clinic, clinic_id)
+        campaign = service.create_campaign(session=session, clinic=clinic, data=data, now=now)
+    began = time.perf_counter()
+    with session_scope(engine) as session:
+        enrollment.enroll(
+            session=session, clinic_id=clinic_id, campaign_id=campaign.id, data=EnrollIn(all=True), now=now
+        )
+    enrolled = time.perf_counter()
+    with session_scope(engine) as session:
+        report = launch.launch(session=session, clinic_id=clinic_id, campaign_id=campaign.id, now=now)
+    done = time.perf_counter()
+    rows = report.scheduled + report.held + sum(report.skipped.values())
+    return rows, enrolled - began, done - enrolled
+
+
+def _baseline(dsn: str, clinic_id: uuid.UUID, rows: int) -> float:
+    """Seconds to COPY `rows` outbox rows of the same shape into the same table (then rolled back)."""
+    with psycopg.connect(dsn) as conn:
+        people = conn.execute(
+            "SELECT p.id, a.id FROM patient p JOIN appointment a ON a.patient_id = p.id"
+        ).fetchall()
+        campaign, step = conn.execute(
+            "SELECT c.id, s.id FROM campaign c JOIN campaign_step s ON s.campaign_id = c.id"
+        ).fetchone()  # type: ignore[misc]
+        body = conn.execute("SELECT body FROM outbound_message LIMIT 1").fetchone()[0]  # type: ignore[index]
+        now = datetime.now(UTC)
+        began = time.perf_counter()
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"COPY outbound_message ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+        ):
+            for pid, aid in itertools.islice(itertools.cycle(people), rows):
+                row = (time_ordered_id(), clinic_id, pid, "reminder", campaign, step, aid, now, "scheduled",
+                       "en", body, 2, "GSM-7", 0, None, now, now)  # fmt: skip
+                copy.write_row(row)
+        seconds = time.perf_counter() - began
+        conn.rollback()
+    return seconds
+
+
+def main(argv: list[str]) -> dict[str, object]:
+    """Seed, launch, compare with COPY; return the figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench fanout")
+    parser.add_argument("--patients", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    now = datetime.now(UTC)
+    with temp_database("outreach_bench_fanout") as url:
+        with session_scope(engine_for(url)) as session:
+            clinic_id = create_clinic(session=session, name="Bench Clinic", phone="+12025550100").id
+        _seed(psycopg_dsn(url), clinic_id, args.patients, now)
+        with psycopg.connect(psycopg_dsn(url), autocommit=True) as conn:
+            conn.execute("ANALYZE")  # a live database has statistics; a freshly bulk-loaded one does not
+        rows, enroll_s, launch_s = _launch(url, clinic_id, now)
+        copy_s = _baseline(psycopg_dsn(url), clinic_id, rows)
+    return {
+        "bench": "fanout",
+        "patients": args.patients,
+        "rows": rows,
+        "seconds": round(launch_s, 2),
+        "rows_per_s": round(rows / launch_s),
+        "copy_rows_per_s": round(rows / copy_s),
+        "ratio_vs_copy": round(copy_s / launch_s, 3),
+        "enroll_seconds": round(enroll_s, 2),
+        "peak_rss_mb": peak_rss_mb(),
+    }

@@ -1,0 +1,232 @@
+"""`python -m bench inbound --seconds 20`: signed Twilio webhooks against the app under uvicorn on PostgreSQL.
+
+The same uvicorn settings (workers, loop, HTTP parser) then serve a bare endpoint that only parses the
+form and answers empty TwiML; the ratio says what signature checking, storing, triage and routing cost.
+The client is a small asyncio HTTP/1.1 keep-alive loop (lighter than httpx, so it steals less CPU from
+the server on a small machine), on loopback only, for a bounded time. Every request has its own
+MessageSid; afterwards the database must hold exactly one row per 200 answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import func, insert
+from sqlmodel import Session, select
+
+from bench._support import temp_database
+from outreach.db import engine_for, session_scope
+from outreach.inbox.models import InboundMessage
+from outreach.main import create_app
+from outreach.messaging.models import OutboundMessage
+from outreach.models import Clinic, Patient
+from outreach.sms.twilio import sign_request
+
+PATH = "/webhooks/twilio/sms"
+PUBLIC = "https://outreach.bench.example"
+CLINIC_PHONE = "+12025550100"
+TOKEN = "bench-webhook-token"  # a throwaway secret for a throwaway server
+LANGUAGES = ["en", "es", "vi", "zh-Hans", "ko", "ru", "ar", "ht", "tl", "so"]
+# What patients send, roughly: mostly questions, some answers and keywords, a few red flags.
+BODIES = [
+    "Can I bring my daughter to the visit?",
+    "¿Puedo cambiar mi cita para el jueves?",
+    "Tôi có thể đến muộn 10 phút không?",
+    "1",
+    "2",
+    "3",
+    "HELP",
+    "Thank you",
+    "I have chest pain since last night",
+    "What time do you open tomorrow?",
+]
+_EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def app() -> FastAPI:
+    """The real app, with every table registered (outreach.main alone does not import them all yet)."""
+    import outreach.models  # noqa: F401  (foreign keys between domains need all tables known)
+
+    return create_app()
+
+
+def bare_app() -> FastAPI:
+    """The baseline: parse the same form and answer empty TwiML, nothing else."""
+    app = FastAPI()
+
+    @app.post(PATH)
+    async def _sms(request: Request) -> Response:
+        await request.form()
+        return Response(_EMPTY_TWIML, media_type="text/xml")
+
+    return app
+
+
+def _seed(url: str, patients: int) -> list[str]:
+    now = datetime.now(UTC)
+    clinic = Clinic(name="Bench Clinic", phone=CLINIC_PHONE)
+    people: list[dict[str, Any]] = []
+    texts: list[dict[str, Any]] = []
+    for i in range(patients):
+        pid = uuid.uuid4()
+        people.append(
+            {"id": pid, "clinic_id": clinic.id, "external_id": f"B{i:06d}", "given_name": "",
+             "family_name": "", "phone": f"+1303555{i:04d}", "language": LANGUAGES[i % len(LANGUAGES)],
+             "timezone": "UTC", "consent": "granted", "created_at": now, "updated_at": now}
+        )  # fmt: skip
+        sent = now - timedelta(hours=1)
+        texts.append(
+            {"id": uuid.uuid4(), "clinic_id": clinic.id, "patient_id": pid, "kind": "one_off",
+             "send_at": sent, "sent_at": sent, "status": "sent", "language": "en", "body": "Reminder",
+             "segments": 1, "encoding": "GSM-7", "attempts": 0, "created_at": now, "updated_at": now}
+        )  # fmt: skip
+    with session_scope(engine_for(url)) as session:
+        session.add(clinic)
+        session.flush()
+        session.execute(insert(Patient), people)
+        session.execute(insert(OutboundMessage), texts)
+    return [p["phone"] for p in people]
+
+
+def _request(phones: list[str], rng: random.Random) -> bytes:
+    form = {
+        "MessageSid": f"SM{uuid.uuid4().hex}",
+        "AccountSid": "AC" + "0" * 32,
+        "From": rng.choice(phones),
+        "To": CLINIC_PHONE,
+        "Body": rng.choice(BODIES),
+        "NumMedia": "0",
+    }
+    body = urlencode(form).encode()
+    signature = sign_request(auth_token=TOKEN, url=PUBLIC + PATH, params=form)
+    head = (
+        f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"X-Twilio-Signature: {signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _connection(port: int, phones: list[str], until: float, out: dict[str, Any]) -> None:
+    rng = random.Random()  # the traffic mix, not security
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.perf_counter() < until:
+            payload = _request(phones, rng)
+            started = time.perf_counter()
+            writer.write(payload)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+            await reader.readexactly(length)
+            out["latencies"].append(time.perf_counter() - started)
+            out["ok" if head.startswith(b"HTTP/1.1 200") else "errors"] += 1
+    finally:
+        writer.close()
+
+
+async def _drive(port: int, phones: list[str], seconds: float, connections: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"latencies": [], "ok": 0, "errors": 0}
+    started = time.perf_counter()
+    until = started + seconds
+    await asyncio.gather(*(_connection(port, phones, until, out) for _ in range(connections)))
+    out["elapsed"] = time.perf_counter() - started
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(target: str, env: dict[str, str], workers: int, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    args = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+            "--log-level", "warning"]  # fmt: skip
+    proc = subprocess.Popen(args, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError(f"{target} did not start; see {log}")
+
+
+def _run(
+    target: str, env: dict[str, str], args: argparse.Namespace, phones: list[str], log: Path
+) -> dict[str, Any]:
+    proc, port = _serve(target, env, args.workers, log)
+    try:
+        warm = asyncio.run(_drive(port, phones, args.warmup, args.connections))
+        measured = asyncio.run(_drive(port, phones, args.seconds, args.connections))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    measured["answered"] = warm["ok"] + measured["ok"]
+    measured["errors"] += warm["errors"]
+    return measured
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2) if ordered else 0.0
+
+
+def main(argv: list[str]) -> dict[str, object]:
+    """Run the inbound webhook benchmark and return its figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench inbound")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--patients", type=int, default=2000)
+    args = parser.parse_args(argv)
+    with temp_database() as url, TemporaryDirectory() as tmp:
+        phones = _seed(url, args.patients)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
+        env.update(OUTREACH_DATABASE_URL=url, OUTREACH_PUBLIC_BASE_URL=PUBLIC, OUTREACH_DATA_DIR=tmp,
+                   OUTREACH_SIMULATOR_AUTH_TOKEN=TOKEN, OUTREACH_AUTO_MIGRATE="false")  # fmt: skip
+        app = _run("bench.inbound:app", env, args, phones, Path(tmp) / "app.log")
+        bare = _run("bench.inbound:bare_app", env, args, phones, Path(tmp) / "bare.log")
+        with Session(engine_for(url)) as session:
+            stored = int(session.exec(select(func.count()).select_from(InboundMessage)).one())
+            distinct = int(session.exec(select(func.count(func.distinct(InboundMessage.provider_sid)))).one())
+    rps = app["ok"] / app["elapsed"]
+    bare_rps = bare["ok"] / bare["elapsed"]
+    return {
+        "bench": "inbound",
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "workers": args.workers,
+        "rps": round(rps, 1),
+        "p50_ms": _percentile(app["latencies"], 0.50),
+        "p99_ms": _percentile(app["latencies"], 0.99),
+        "errors": app["errors"],
+        "stored": stored,
+        "answered_200": app["answered"],
+        "stored_exactly_once": stored == app["answered"] == distinct,
+        "bare_rps": round(bare_rps, 1),
+        "bare_p99_ms": _percentile(bare["latencies"], 0.99),
+        "ratio_vs_bare": round(rps / bare_rps, 3),
+    }

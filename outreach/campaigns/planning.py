@@ -1,0 +1,198 @@
+"""Turning one enrolled patient into outbox rows: when (timing rules), in which language, what text.
+
+A `Planner` is built once per launch and holds every cache a launch needs: planned send times per
+(target, zone, deadline) — a clinic's appointment grid repeats them across thousands of patients — and
+the chosen text per (step, language). Rendering then costs one `str.format_map` per row.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from time import time_ns
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from outreach import i18n
+from outreach.campaigns import timing
+from outreach.campaigns.models import Campaign, CampaignKind, CampaignStep, FallbackPolicy
+from outreach.clinics.models import Clinic
+from outreach.messaging.models import MessageStatus
+
+# Values only a visit can give; campaigns that are not reminders may not use them.
+APPOINTMENT_PLACEHOLDERS = frozenset({"appointment_date", "appointment_time", "appointment_location"})
+_NOON = time(12, 0)
+HELD_LANGUAGE = "no_text_in_language"  # error_reason prefix of rows held by the fallback policy
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """The fields of a patient (and one of their visits, for reminders) that planning reads."""
+
+    patient_id: uuid.UUID
+    given_name: str
+    language: str
+    timezone: str
+    appointment_id: uuid.UUID | None = None
+    starts_at: datetime | None = None
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The text a step uses for a patient's language, or None when the campaign holds it."""
+
+    text: str | None
+    language: str
+    fell_back: bool
+
+
+class Planner:
+    """Plans the outbox rows of one campaign for one moment (`now`)."""
+
+    def __init__(self, *, clinic: Clinic, campaign: Campaign, steps: Sequence[CampaignStep], now: datetime):
+        self.clinic, self.campaign, self.steps, self.now = clinic, campaign, list(steps), now
+        # A clinic with equal start and end keeps no quiet hours (QuietHours refuses that window).
+        off = clinic.quiet_start == clinic.quiet_end
+        self.quiet = None if off else timing.QuietHours(start=clinic.quiet_start, end=clinic.quiet_end)
+        self.kind = campaign.kind.value if isinstance(campaign.kind, CampaignKind) else str(campaign.kind)
+        self._plans: dict[tuple[datetime, str, datetime | None], timing.Planned] = {}
+        self._choices: dict[tuple[uuid.UUID, str], Choice] = {}
+        self._when: dict[tuple[datetime, str, str], tuple[str, str]] = {}
+        self._clinic_values = {"clinic_name": clinic.name, "clinic_phone": clinic.phone}
+
+    def choose(self, step: CampaignStep, tag: str) -> Choice:
+        """The text and language a step uses for a patient's language tag."""
+        key = (step.id, tag)
+        if key not in self._choices:
+            self._choices[key] = self._choose(step, tag)
+        return self._choices[key]
+
+    def _choose(self, step: CampaignStep, tag: str) -> Choice:
+        wanted = i18n.negotiate(tag, clinic_default=self.clinic.default_language)
+        fallback = i18n.negotiate(None, clinic_default=self.clinic.default_language).language
+        own = wanted.language if not wanted.fell_back else None
+        hold = self.campaign.fallback_policy == FallbackPolicy.HOLD
+        if step.bodies:
+            if own is not None and own in step.bodies:
+                return Choice(step.bodies[own], own, fell_back=False)
+            return Choice(None if hold else step.bodies[fallback], fallback, fell_back=True)
+        text = i18n.template_text(step.template or "", wanted.language)
+        if wanted.fell_back and hold:
+            return Choice(None, wanted.language, fell_back=True)
+        return Choice(text, wanted.language, fell_back=wanted.fell_back)
+
+    def targets(self, step: CampaignStep, who: Recipient) -> list[datetime]:
+        """The moments a step means to reach this patient, before quiet hours are applied."""
+        if self.kind == CampaignKind.REMINDER:
+            if who.starts_at is None or step.offset_minutes is None:
+                return []
+            offset = timedelta(minutes=step.offset_minutes)
+            return [timing.reminder_target(appointment_start=who.starts_at, offset=offset)]
+        if self.kind == CampaignKind.CHECKIN:
+            anchor_day = self.campaign.anchor_date or self.now.astimezone(ZoneInfo(who.timezone)).date()
+            return timing.checkin_series(
+                anchor=datetime.combine(anchor_day, _NOON, tzinfo=ZoneInfo(who.timezone)),
+                tz=who.timezone,
+                first_after_days=step.first_after_days or 0,
+                every_days=step.every_days or 0,
+                times=step.times or 1,
+                local_time=step.local_time or _NOON,
+            )
+        return [step.send_at] if step.send_at is not None else []
+
+    def plan(self, target: datetime, tz: str, not_after: datetime | None) -> timing.Planned:
+        """Quiet hours, deadline and the past applied to one target (cached: targets repeat)."""
+        key = (target, tz, not_after)
+        found = self._plans.get(key)
+        if found is None:
+            if self.quiet is None:
+                found = _plain(target=target, now=self.now, not_after=not_after)
+            else:
+                found = timing.plan_send(
+                    target=target, tz=tz, quiet=self.quiet, now=self.now, not_after=not_after
+                )
+            self._plans[key] = found
+        return found
+
+    def rows(self, who: Recipient) -> Iterator[dict[str, Any]]:
+        """Every outbox row this patient gets from this campaign."""
+        for step in self.steps:
+            yield from self.rows_for_step(step, who)
+
+    def rows_for_step(self, step: CampaignStep, who: Recipient) -> Iterator[dict[str, Any]]:
+        """The outbox rows one step gives this patient."""
+        choice = self.choose(step, who.language)
+        for target in self.targets(step, who):
+            yield self._row(step=step, who=who, choice=choice, target=target)
+
+    def _row(self, *, step: CampaignStep, who: Recipient, choice: Choice, target: datetime) -> dict[str, Any]:
+        planned = self.plan(
+            target, who.timezone, who.starts_at if self.kind == CampaignKind.REMINDER else None
+        )
+        row: dict[str, Any] = {
+            "id": time_ordered_id(), "clinic_id": self.clinic.id, "patient_id": who.patient_id,
+            "kind": self.kind,
+            "campaign_id": self.campaign.id, "step_id": step.id, "appointment_id": who.appointment_id,
+            "send_at": planned.send_at or target, "language": choice.language, "attempts": 0,
+            "created_at": self.now, "updated_at": self.now, "error_reason": None,
+        }  # fmt: skip
+        if planned.send_at is None:
+            reason = f"{planned.reason_code}: {planned.skip_reason}"
+            row.update(status=MessageStatus.SKIPPED.value, error_reason=reason[:255])
+        elif choice.text is None:
+            reason = f"{HELD_LANGUAGE}: no text in the patient's language ({who.language})"
+            row.update(status=MessageStatus.HELD.value, error_reason=reason[:255])
+        else:
+            row["status"] = MessageStatus.SCHEDULED.value
+        if choice.text is None:
+            row.update(body="", segments=0, encoding="GSM-7")
+            return row
+        rendered = i18n.render_text(
+            choice.text, language=choice.language, values=self.values(who, choice.language), tz=who.timezone
+        )
+        row.update(
+            body=rendered.body, segments=rendered.segments.segments, encoding=rendered.segments.encoding
+        )
+        return row
+
+    def values(self, who: Recipient, language: str) -> dict[str, object]:
+        """Placeholder values for one patient, visit date and time already in their language and zone."""
+        values: dict[str, object] = {**self._clinic_values, "first_name": who.given_name}
+        if who.starts_at is not None:
+            key = (who.starts_at, who.timezone, language)
+            shown = self._when.get(key)
+            if shown is None:
+                at, tz = who.starts_at, who.timezone
+                shown = (
+                    i18n.format_datetime_local(at, language=language, tz=tz, part="date"),
+                    i18n.format_datetime_local(at, language=language, tz=tz, part="time"),
+                )
+                self._when[key] = shown
+            values.update(
+                appointment_date=shown[0], appointment_time=shown[1], appointment_location=who.location
+            )
+        return values
+
+
+def time_ordered_id() -> uuid.UUID:
+    """A UUIDv7 (RFC 9562): millisecond time first, so a launch's rows append to the primary-key index."""
+    value = (time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return uuid.UUID(int=value)
+
+
+def _plain(*, target: datetime, now: datetime, not_after: datetime | None) -> timing.Planned:
+    """The plan when a clinic keeps no quiet hours."""
+    if target < now:
+        return timing.Planned(
+            send_at=None, skip_reason="the send time has passed", moved=False, reason_code="past"
+        )
+    if not_after is not None and target >= not_after:
+        reason = "no allowed time before the appointment"
+        return timing.Planned(send_at=None, skip_reason=reason, moved=False, reason_code="no_allowed_time")
+    return timing.Planned(send_at=target, skip_reason=None, moved=False, reason_code=None)

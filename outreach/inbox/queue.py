@@ -1,0 +1,176 @@
+"""The coordinator queue: who reads which languages, and the ordered, paginated list of threads.
+
+The list is ordered by priority, then by how long the thread has waited, then by id; pagination is by
+keyset on that order, so the first page is one walk of an index and page 1000 costs what page 1 does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, literal, literal_column, tuple_
+from sqlalchemy import select as sql_select
+from sqlalchemy.sql.elements import ColumnClause
+from sqlmodel import Session, col
+
+from outreach.clinics.models import ApiKey, Clinic
+from outreach.db import UTCDateTime
+from outreach.errors import Invalid
+from outreach.i18n import negotiate
+from outreach.inbox.models import ACTIVE, PRIORITY_RANK, CoordinatorProfile, Priority, Thread, ThreadStatus
+from outreach.inbox.schemas import Holder, ProfileIn, ProfilePublic, ThreadPage, ThreadPublic
+from outreach.patients.models import Patient
+
+_ACTIVE_SQL: ColumnClause[bool] = literal_column(
+    "inbox_thread.status IN ('open', 'claimed')"
+)  # matches the partial index
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a coordinator asked the queue for."""
+
+    status: tuple[ThreadStatus, ...] = ACTIVE
+    priority: Priority | None = None
+    language: str | None = None
+    campaign_id: uuid.UUID | None = None
+    mine: bool = False
+
+
+def languages_of(*, session: Session, clinic_id: uuid.UUID, key_id: uuid.UUID) -> tuple[str, ...]:
+    """The languages a coordinator reads: their profile's, else the clinic's default language."""
+    profile = session.get(CoordinatorProfile, key_id)
+    if profile is not None and profile.clinic_id == clinic_id:
+        return tuple(filter(None, profile.languages.split(",")))
+    clinic = session.get(Clinic, clinic_id)
+    return (negotiate(clinic.default_language if clinic else "en").language,)
+
+
+def get_profile(*, session: Session, clinic_id: uuid.UUID, key_id: uuid.UUID) -> ProfilePublic:
+    """A coordinator's profile (their key's name and the clinic's language until they set one)."""
+    profile = session.get(CoordinatorProfile, key_id)
+    key = session.get(ApiKey, key_id)
+    name = profile.display_name if profile else (key.name if key else "")
+    languages = languages_of(session=session, clinic_id=clinic_id, key_id=key_id)
+    return ProfilePublic(key_id=key_id, display_name=name, languages=list(languages))
+
+
+def set_profile(
+    *, session: Session, clinic_id: uuid.UUID, key_id: uuid.UUID, data: ProfileIn, now: datetime
+) -> ProfilePublic:
+    """Set a coordinator's name and languages; each tag must map to a supported language."""
+    languages: list[str] = []
+    for index, tag in enumerate(data.languages):
+        chosen = negotiate(tag)
+        if chosen.fell_back:
+            raise Invalid(f"languages.{index}", f"'{tag}' is not a supported language")
+        if chosen.language not in languages:
+            languages.append(chosen.language)
+    profile = session.get(CoordinatorProfile, key_id) or CoordinatorProfile(
+        api_key_id=key_id, clinic_id=clinic_id, display_name=data.display_name
+    )
+    profile.display_name, profile.languages, profile.updated_at = data.display_name, ",".join(languages), now
+    session.add(profile)
+    session.flush()
+    return ProfilePublic(key_id=key_id, display_name=profile.display_name, languages=languages)
+
+
+def _encode(thread: Thread) -> str:
+    raw = json.dumps([thread.priority_rank, thread.waiting_since.isoformat(), str(thread.id)])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[int, datetime, uuid.UUID]:
+    try:
+        rank, since, ident = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return int(rank), datetime.fromisoformat(since), uuid.UUID(ident)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise Invalid("cursor", "is not a cursor this API gave out") from exc
+
+
+def _query(filters: Filters, clinic_id: uuid.UUID, languages: tuple[str, ...]) -> Any:
+    holder_name = func.coalesce(CoordinatorProfile.display_name, ApiKey.name)
+    query = (
+        sql_select(Thread, col(Patient.given_name), col(Patient.family_name), col(Patient.phone), holder_name)
+        .outerjoin(Patient, col(Patient.id) == Thread.patient_id)
+        .outerjoin(CoordinatorProfile, col(CoordinatorProfile.api_key_id) == Thread.claimed_by)
+        .outerjoin(ApiKey, col(ApiKey.id) == Thread.claimed_by)
+        .where(col(Thread.clinic_id) == clinic_id, col(Thread.status).in_(filters.status))
+    )
+    if set(filters.status) <= set(ACTIVE):
+        query = query.where(_ACTIVE_SQL)
+    if filters.priority is not None:
+        query = query.where(col(Thread.priority_rank) == PRIORITY_RANK[filters.priority])
+    if filters.language is not None:
+        query = query.where(col(Thread.language) == negotiate(filters.language).language)
+    if filters.campaign_id is not None:
+        query = query.where(col(Thread.campaign_id) == filters.campaign_id)
+    if filters.mine:
+        query = query.where(col(Thread.language).in_(languages))
+    return query
+
+
+def list_threads(
+    *,
+    session: Session,
+    clinic_id: uuid.UUID,
+    key_id: uuid.UUID,
+    filters: Filters,
+    limit: int,
+    cursor: str | None,
+) -> ThreadPage:
+    """One page of the clinic's queue: most urgent first, then longest waiting."""
+    languages = languages_of(session=session, clinic_id=clinic_id, key_id=key_id)
+    query = _query(filters, clinic_id, languages)
+    if cursor:
+        rank, since, ident = _decode(cursor)
+        query = query.where(
+            tuple_(col(Thread.priority_rank), col(Thread.waiting_since), col(Thread.id))
+            > tuple_(rank, literal(since, UTCDateTime()), ident)
+        )
+    order = (col(Thread.priority_rank), col(Thread.waiting_since), col(Thread.id))
+    rows = session.execute(query.order_by(*order).limit(limit + 1)).all()
+    items = [to_public(row[0], languages=languages, patient=row[1:4], holder=row[4]) for row in rows[:limit]]
+    more = len(rows) > limit
+    return ThreadPage(items=items, next_cursor=_encode(rows[limit - 1][0]) if more else None)
+
+
+def to_public(
+    thread: Thread,
+    *,
+    languages: tuple[str, ...],
+    patient: tuple[str | None, str | None, str | None] | None,
+    holder: str | None,
+) -> ThreadPublic:
+    """A thread as one coordinator sees it (the interpreter flag depends on who is looking)."""
+    given, family, phone = patient or (None, None, None)
+    name = " ".join(filter(None, (given, family))) or None if thread.patient_id else None
+    first = thread.first_response_at
+    return ThreadPublic(
+        id=thread.id,
+        patient_id=thread.patient_id,
+        patient_name=name,
+        phone=phone or thread.from_phone,
+        language=thread.language,
+        interpreter_needed=thread.language != "und" and thread.language not in languages,
+        status=thread.status,
+        priority=thread.priority,
+        kind=thread.kind,
+        campaign_id=thread.campaign_id,
+        awaiting_reply=thread.awaiting_reply,
+        waiting_since=thread.waiting_since,
+        opened_at=thread.opened_at,
+        last_message_at=thread.last_message_at,
+        claimed_by=Holder(key_id=thread.claimed_by, name=holder or "") if thread.claimed_by else None,
+        first_response_seconds=(first - thread.opened_at).total_seconds() if first else None,
+        resolution_seconds=(
+            (thread.resolved_at - thread.opened_at).total_seconds() if thread.resolved_at else None
+        ),
+        outcome=thread.outcome,
+    )
