@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint catalogs bench-render bench-pacing clean
+.PHONY: install run test lint browser catalogs bench-render bench-pacing clean
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "outreach needs Python >= 3.11 (set PY=python3.11)")'
@@ -27,7 +27,12 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy outreach workers tests bench
 
-test: lint  ## lint, type-check and the whole test suite (real PostgreSQL and Redis)
+browser:  ## Debian's Chromium for the browser tests (Playwright drives it; nothing is downloaded by Playwright)
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }; }; } || \
+	  echo "!!! /usr/bin/chromium is missing and could not be installed (needs root and apt-get): browser tests will not run"
+
+test: lint browser  ## lint, type-check and the whole test suite (real PostgreSQL and Redis, headless Chromium)
 	$(BIN)/pytest
 
 bench-render: install

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from outreach import web
 from outreach.api import admin, campaigns, coordinator, health, inbound, patients, simulator, webhooks
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for
@@ -29,4 +30,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inbound.router)
     app.include_router(simulator.router)
     app.include_router(webhooks.router)
+    web.install(app)
     return app
