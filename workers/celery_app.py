@@ -31,6 +31,7 @@ def make_app() -> Celery:
             "outreach.scheduler_tick": {"queue": SCHEDULE_QUEUE},
             "outreach.reconcile": {"queue": SCHEDULE_QUEUE},
             "sms.send": {"queue": SEND_QUEUE},
+            "sms.send_batch": {"queue": SEND_QUEUE},
         },
         beat_schedule={
             "scheduler-tick": {

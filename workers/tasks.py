@@ -11,9 +11,13 @@ from workers.celery_app import SEND_QUEUE, app
 @app.task(name="outreach.scheduler_tick", ignore_result=True)
 def scheduler_tick() -> int:
     """Claim due texts and hand their ids to the senders."""
-    return dispatch.tick(
-        enqueue=lambda mid, segments: send_sms.apply_async((str(mid), segments), queue=SEND_QUEUE)
-    )
+    return dispatch.tick(enqueue=_enqueue)
+
+
+def _enqueue(batch: dispatch.Batch) -> None:
+    # Ids and segment counts only: no phone number or text ever goes through the broker.
+    ids, segments = [str(mid) for mid, _ in batch], [count for _, count in batch]
+    send_batch.apply_async((ids, segments), queue=SEND_QUEUE)
 
 
 @app.task(name="outreach.reconcile", ignore_result=True)
@@ -26,3 +30,9 @@ def reconcile() -> dict[str, int]:
 def send_sms(message_id: str, segments: int | None = None) -> str:
     """Send one text at most once (the segment count lets the pacer skip a database read)."""
     return dispatch.send_one(UUID(message_id), segments)
+
+
+@app.task(name="sms.send_batch", acks_late=True, ignore_result=True)
+def send_batch(message_ids: list[str], segments: list[int]) -> dict[str, int]:
+    """Send several texts, each at most once; a redelivered batch skips the ones already taken."""
+    return dispatch.send_batch([(UUID(mid), count) for mid, count in zip(message_ids, segments, strict=True)])

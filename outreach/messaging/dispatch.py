@@ -59,8 +59,27 @@ def _tick_lock(timeout_s: int) -> Iterator[bool]:
             lock.release()
 
 
-def tick(*, enqueue: Callable[[uuid.UUID, int], object]) -> int:
-    """Claim every due text in batches, enqueue each id, and tidy stranded rows; return how many."""
+Batch = list[tuple[uuid.UUID, int]]
+
+
+def batch_size(settings: Settings) -> int:
+    """Texts per send task: at most one second of the sender's budget, and never more than 50.
+
+    One task per text made the broker and the bookkeeping cost more than the send itself; a task per
+    second of budget keeps a slow sender (1/s long code) at one text per task, so no task holds a worker
+    thread for long, and a fast one (short code) at up to 50.
+    """
+    rate = settings.sender_rate_per_s or default_rate(settings.sender_type)
+    return max(1, min(50, int(rate)))
+
+
+def _chunks(items: Batch, size: int) -> Iterator[Batch]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def tick(*, enqueue: Callable[[Batch], object]) -> int:
+    """Claim every due text in batches, enqueue their ids in send batches, tidy stranded rows."""
     settings = get_settings()
     engine = engine_for(settings.database_url)
     total = 0
@@ -77,13 +96,14 @@ def tick(*, enqueue: Callable[[uuid.UUID, int], object]) -> int:
                 older_than=timedelta(seconds=settings.requeue_after_s),
                 limit=settings.claim_batch_size,
             )
-        for message_id, segments in stranded:
-            enqueue(message_id, segments)
+        size = batch_size(settings)
+        for chunk in _chunks(stranded, size):
+            enqueue(chunk)
         while True:
             with session_scope(engine) as session:
                 ids = service.claim_due(session=session, now=utcnow(), limit=settings.claim_batch_size)
-            for message_id, segments in ids:
-                enqueue(message_id, segments)
+            for chunk in _chunks(ids, size):
+                enqueue(chunk)
             total += len(ids)
             if len(ids) < settings.claim_batch_size:
                 break
@@ -150,6 +170,18 @@ def send_one(message_id: uuid.UUID, segments: int | None = None) -> str:
         pace=_pace(),
         segments=segments,
     )
+
+
+def send_batch(items: Batch) -> dict[str, int]:
+    """Send a batch of texts through the configured gateway, each paced and taken just before it goes."""
+    outcomes = service.send_batch(
+        engine=engine_for(get_settings().database_url),
+        items=list(items),
+        gateway=_gateway(),
+        policy=_policy(),
+        pace=_pace(),
+    )
+    return dict(outcomes)
 
 
 def reconcile() -> dict[str, int]:

@@ -12,11 +12,13 @@ import dataclasses
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
@@ -214,37 +216,53 @@ def mark_stale_sending_unknown(*, session: Session, now: datetime, older_than: t
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+_TAKE_VALUES = {
+    "status": MessageStatus.SENDING,
+    "attempts": OutboundMessage.attempts + 1,
+    "updated_at": bindparam("now"),
+}
+_STILL_QUEUED = (
+    col(OutboundMessage.id) == bindparam("mid"),
+    col(OutboundMessage.status) == MessageStatus.QUEUED,
+)
+_CONSENTS = (col(Patient.consent) == ConsentStatus.GRANTED, col(Patient.undeliverable_reason).is_(None))
+# Built once: the send path runs these for every text, and building them costs more than running them.
+# PostgreSQL: one round trip, the consent check and the phone number come from the same UPDATE ... FROM.
+_TAKE_PG = (
+    update(OutboundMessage)
+    .where(*_STILL_QUEUED, col(OutboundMessage.patient_id) == Patient.id, *_CONSENTS)
+    .values(_TAKE_VALUES)
+    .returning(col(Patient.phone), col(OutboundMessage.body), col(OutboundMessage.segments))
+)
+# SQLite's RETURNING cannot name the FROM table: the phone is read by a second statement.
+_TAKE_SQLITE = (
+    update(OutboundMessage)
+    .where(*_STILL_QUEUED, col(OutboundMessage.patient_id).in_(select(Patient.id).where(*_CONSENTS)))
+    .values(_TAKE_VALUES)
+    .returning(col(OutboundMessage.patient_id), col(OutboundMessage.body), col(OutboundMessage.segments))
+)
+_PHONE = select(Patient.phone).where(col(Patient.id) == bindparam("pid"))
+_REFUSE = (
+    update(OutboundMessage)
+    .where(*_STILL_QUEUED)
+    .values(status=MessageStatus.CANCELLED, error_reason="patient has not agreed to get texts")
+)
+
+
 def _begin_send(*, conn: Connection, message_id: uuid.UUID, now: datetime) -> OutboundSms | None:
     """Take the row from queued to sending if its patient still consents; None when it is not ours."""
-    values = {"status": MessageStatus.SENDING, "attempts": OutboundMessage.attempts + 1, "updated_at": now}
-    mine = update(OutboundMessage).where(
-        col(OutboundMessage.id) == message_id, col(OutboundMessage.status) == MessageStatus.QUEUED
-    )
-    consents = (col(Patient.consent) == ConsentStatus.GRANTED, col(Patient.undeliverable_reason).is_(None))
+    params = {"mid": message_id, "now": now}
     row: tuple[str, str, int] | None = None
     if conn.dialect.name == "postgresql":
-        # One round trip: the consent check and the phone number come from the same UPDATE ... FROM.
-        taken = conn.execute(
-            mine.where(col(OutboundMessage.patient_id) == Patient.id, *consents)
-            .values(values)
-            .returning(col(Patient.phone), col(OutboundMessage.body), col(OutboundMessage.segments))
-        ).first()
+        taken = conn.execute(_TAKE_PG, params).first()
         row = None if taken is None else (taken[0], taken[1], taken[2])
-    else:  # SQLite's RETURNING cannot name the FROM table
-        claimed = conn.execute(
-            mine.where(col(OutboundMessage.patient_id).in_(select(Patient.id).where(*consents)))
-            .values(values)
-            .returning(
-                col(OutboundMessage.patient_id), col(OutboundMessage.body), col(OutboundMessage.segments)
-            )
-        ).first()
+    else:
+        claimed = conn.execute(_TAKE_SQLITE, params).first()
         if claimed is not None:
-            phone = conn.execute(select(Patient.phone).where(Patient.id == claimed[0])).scalar_one()
+            phone = conn.execute(_PHONE, {"pid": claimed[0]}).scalar_one()
             row = (phone, claimed[1], claimed[2])
     if row is None:
-        conn.execute(
-            mine.values(status=MessageStatus.CANCELLED, error_reason="patient has not agreed to get texts")
-        )
+        conn.execute(_REFUSE, {"mid": message_id})
         return None
     return OutboundSms(message_id=message_id, to=row[0], body=row[1], segments=row[2])
 
@@ -285,6 +303,69 @@ def _queued_segments(*, conn: Connection, message_id: uuid.UUID) -> int | None:
     ).scalar_one_or_none()
 
 
+def _attempt(
+    *,
+    engine: Engine,
+    message_id: uuid.UUID,
+    gateway: SmsGateway,
+    policy: SendPolicy,
+    pace: Callable[[int], None] | None,
+    segments: int | None,
+) -> tuple[str, str | None]:
+    """Pace, take the row to `sending`, call the gateway; return (outcome, provider SID when accepted).
+
+    The caller records accepted texts as sent (one at a time, or a batch's in one statement).
+    """
+    if pace is not None:
+        if segments is None:
+            with engine.connect() as conn:
+                segments = _queued_segments(conn=conn, message_id=message_id)
+            if segments is None:
+                return "skipped", None
+        pace(segments)
+    with _begin_connection(engine) as conn:
+        sms = _begin_send(conn=conn, message_id=message_id, now=utcnow())
+    if sms is None:
+        return "skipped", None
+    if policy.status_callback_base:
+        callback = f"{policy.status_callback_base.rstrip('/')}/webhooks/twilio/status?message_id={message_id}"
+        sms = dataclasses.replace(sms, status_callback=callback)
+    try:
+        receipt = gateway.send(sms)
+    except GatewayError as error:
+        with session_scope(engine) as session:
+            outcome = _record_error(session=session, message_id=message_id, error=error, policy=policy)
+        log.warning("send %s: %s (code %s)", message_id, outcome, error.code)
+        return outcome, None
+    return "sent", receipt.provider_sid
+
+
+def _begin_connection(engine: Engine) -> AbstractContextManager[Connection]:
+    # PostgreSQL: the begin is one UPDATE ... RETURNING, so autocommit saves the BEGIN/COMMIT round trips.
+    # SQLite: a transaction, because its path reads the phone number in a second statement.
+    if engine.dialect.name == "postgresql":
+        return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return engine.begin()
+
+
+_MARK_SENT = (
+    update(OutboundMessage)
+    .where(col(OutboundMessage.id) == bindparam("mid"), col(OutboundMessage.status) == MessageStatus.SENDING)
+    .values(status=MessageStatus.SENT, provider_sid=bindparam("sid"), sent_at=bindparam("at"))
+)
+
+
+def _mark_sent(engine: Engine, accepted: list[tuple[uuid.UUID, str]]) -> None:
+    """Record accepted texts as sent (a callback that already said `delivered` is not overwritten)."""
+    if not accepted:
+        return
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(
+            _MARK_SENT.values(updated_at=now), [{"mid": mid, "sid": sid, "at": now} for mid, sid in accepted]
+        )
+
+
 def send(
     *,
     engine: Engine,
@@ -300,38 +381,47 @@ def send(
     worker killed while waiting leaves a row that is simply queued again, not an unknown outcome.
     The hot path uses Core connections rather than ORM sessions: it runs once per text.
     """
-    if pace is not None:
-        if segments is None:
-            with engine.connect() as conn:
-                segments = _queued_segments(conn=conn, message_id=message_id)
-            if segments is None:
-                return "skipped"
-        pace(segments)
-    with engine.begin() as conn:
-        sms = _begin_send(conn=conn, message_id=message_id, now=utcnow())
-    if sms is None:
-        return "skipped"
-    if policy.status_callback_base:
-        callback = f"{policy.status_callback_base.rstrip('/')}/webhooks/twilio/status?message_id={message_id}"
-        sms = dataclasses.replace(sms, status_callback=callback)
+    outcome, sid = _attempt(
+        engine=engine, message_id=message_id, gateway=gateway, policy=policy, pace=pace, segments=segments
+    )
+    if sid is not None:
+        _mark_sent(engine, [(message_id, sid)])
+    return outcome
+
+
+def send_batch(
+    *,
+    engine: Engine,
+    items: Sequence[tuple[uuid.UUID, int | None]],
+    gateway: SmsGateway,
+    policy: SendPolicy,
+    pace: Callable[[int], None] | None = None,
+) -> Counter[str]:
+    """Send several queued texts one after another, each at most once; count the outcomes.
+
+    Each text is still paced, taken to `sending` and checked for consent just before its own gateway
+    call, so a STOP committed mid-batch stops the rest. Only the `sent` bookkeeping is batched: one
+    statement at the end (also when a text fails). If the worker dies first, those rows stay `sending`,
+    become `unknown` and are settled by their status callbacks or the provider lookup, never resent.
+    """
+    outcomes: Counter[str] = Counter()
+    accepted: list[tuple[uuid.UUID, str]] = []
     try:
-        receipt = gateway.send(sms)
-    except GatewayError as error:
-        with session_scope(engine) as session:
-            outcome = _record_error(session=session, message_id=message_id, error=error, policy=policy)
-        log.warning("send %s: %s (code %s)", message_id, outcome, error.code)
-        return outcome
-    with engine.begin() as conn:
-        now = utcnow()
-        conn.execute(
-            update(OutboundMessage)
-            .where(
-                col(OutboundMessage.id) == message_id, col(OutboundMessage.status) == MessageStatus.SENDING
+        for message_id, segments in items:
+            outcome, sid = _attempt(
+                engine=engine,
+                message_id=message_id,
+                gateway=gateway,
+                policy=policy,
+                pace=pace,
+                segments=segments,
             )
-            .values(status=MessageStatus.SENT, provider_sid=receipt.provider_sid, sent_at=now, updated_at=now)
-        )
-    log.debug("send %s: sent", message_id)
-    return "sent"
+            outcomes[outcome] += 1
+            if sid is not None:
+                accepted.append((message_id, sid))
+    finally:
+        _mark_sent(engine, accepted)
+    return outcomes
 
 
 def reconcile_unknown(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import urllib.request
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -69,6 +70,10 @@ class _PooledClient(TwilioHttpClient):  # type: ignore[misc]
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
         for scheme in ("http://", "https://"):
             self.session.mount(scheme, adapter)
+        # requests re-reads the proxy environment on every call (a measurable share of a send); read it
+        # once here instead, so HTTPS_PROXY/NO_PROXY still apply.
+        self.session.proxies.update(urllib.request.getproxies())
+        self.session.trust_env = False
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         """Send through the pooled session, rewriting Twilio's host when a base URL is set."""
