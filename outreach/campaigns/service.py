@@ -15,14 +15,14 @@ from outreach.campaigns.planning import APPOINTMENT_PLACEHOLDERS
 from outreach.campaigns.schemas import CampaignCreate, StepIn
 from outreach.clinics.models import Clinic
 from outreach.errors import Conflict, Invalid, NotFound
-from outreach.messaging.models import MessageStatus, OutboundMessage
+from outreach.messaging.models import CAMPAIGN_PAUSED, MessageStatus, OutboundMessage
 
 MAX_BODY_CHARS = 1600  # Twilio's limit for one message body
 DEFAULT_TEMPLATE = {
     CampaignKind.REMINDER: i18n.TemplateKey.APPOINTMENT_REMINDER,
     CampaignKind.CHECKIN: i18n.TemplateKey.CHECKIN_POST_VISIT,
 }
-PAUSED = "campaign_paused"  # error_reason of rows held while their campaign is paused
+PAUSED = CAMPAIGN_PAUSED  # error_reason of rows held while their campaign is paused
 
 
 def _check_timing(*, kind: CampaignKind, step: StepIn, where: str, now: datetime) -> None:

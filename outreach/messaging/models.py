@@ -28,6 +28,8 @@ class MessageStatus(StrEnum):
 
 
 UNSENT = (MessageStatus.SCHEDULED, MessageStatus.QUEUED)
+# error_reason of rows held while their campaign is paused (resume releases exactly these).
+CAMPAIGN_PAUSED = "campaign_paused"
 
 
 class OutboundMessage(SQLModel, table=True):

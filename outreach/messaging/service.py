@@ -22,13 +22,14 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
+from outreach.campaigns.models import Campaign, CampaignStatus
 from outreach.clinics.models import Clinic
 from outreach.db import session_scope, utcnow
 from outreach.errors import Conflict, Invalid, NotFound
 from outreach.i18n import count_segments, negotiate
-from outreach.messaging.models import UNSENT, MessageStatus, OutboundMessage
+from outreach.messaging.models import CAMPAIGN_PAUSED, UNSENT, MessageStatus, OutboundMessage
 from outreach.messaging.quiet_hours import next_allowed
-from outreach.patients.models import ConsentStatus, Patient
+from outreach.patients.models import Appointment, AppointmentStatus, ConsentStatus, Patient
 from outreach.sms.base import GatewayError, OutboundSms, SmsGateway
 
 log = logging.getLogger(__name__)
@@ -122,20 +123,7 @@ def cancel_unsent(*, session: Session, patient_id: uuid.UUID, reason: str, now: 
 
 def claim_due(*, session: Session, now: datetime, limit: int) -> list[tuple[uuid.UUID, int]]:
     """Move due rows from scheduled to queued; return each (id, segments). Safe under concurrent ticks."""
-    no_consent = select(Patient.id).where(
-        (col(Patient.consent) != ConsentStatus.GRANTED) | col(Patient.undeliverable_reason).is_not(None)
-    )
-    session.execute(
-        update(OutboundMessage)
-        .where(
-            col(OutboundMessage.status) == MessageStatus.SCHEDULED,
-            col(OutboundMessage.send_at) <= now,
-            col(OutboundMessage.patient_id).in_(no_consent),
-        )
-        .values(
-            status=MessageStatus.CANCELLED, error_reason="patient has not agreed to get texts", updated_at=now
-        )
-    )
+    _settle_before_claim(session=session, now=now)
     due = (
         select(OutboundMessage.id)
         .where(col(OutboundMessage.status) == MessageStatus.SCHEDULED, col(OutboundMessage.send_at) <= now)
@@ -153,6 +141,38 @@ def claim_due(*, session: Session, now: datetime, limit: int) -> list[tuple[uuid
     return [(row[0], row[1]) for row in claimed if row[0] not in quiet]
 
 
+def _settle_before_claim(*, session: Session, now: datetime) -> None:
+    """Due rows that must not go any more: no consent, a cancelled visit, a paused or cancelled campaign.
+
+    Checked again here, not only when things change, because a change can commit between planning and
+    sending (a STOP, a visit cancelled in the clinic's schedule, a campaign paused mid-run).
+    """
+    due = (col(OutboundMessage.status) == MessageStatus.SCHEDULED, col(OutboundMessage.send_at) <= now)
+    no_consent = select(Patient.id).where(
+        (col(Patient.consent) != ConsentStatus.GRANTED) | col(Patient.undeliverable_reason).is_not(None)
+    )
+    cancelled_visit = select(Appointment.id).where(col(Appointment.status) == AppointmentStatus.CANCELLED)
+    paused = select(Campaign.id).where(col(Campaign.status) == CampaignStatus.PAUSED)
+    stopped = select(Campaign.id).where(col(Campaign.status) == CampaignStatus.CANCELLED)
+    for where, values in (
+        (col(OutboundMessage.patient_id).in_(no_consent), _cancelled("patient has not agreed to get texts")),
+        (
+            col(OutboundMessage.appointment_id).in_(cancelled_visit),
+            _cancelled("the appointment was cancelled"),
+        ),
+        (col(OutboundMessage.campaign_id).in_(stopped), _cancelled("the campaign was cancelled")),
+        (
+            col(OutboundMessage.campaign_id).in_(paused),
+            {"status": MessageStatus.HELD, "error_reason": CAMPAIGN_PAUSED},
+        ),
+    ):
+        session.execute(update(OutboundMessage).where(*due, where).values({**values, "updated_at": now}))
+
+
+def _cancelled(reason: str) -> dict[str, object]:
+    return {"status": MessageStatus.CANCELLED, "error_reason": reason}
+
+
 def _defer_quiet_hours(*, session: Session, ids: list[uuid.UUID], now: datetime) -> set[uuid.UUID]:
     """Put back the claimed texts that would reach a patient during their quiet hours; return their ids.
 
@@ -167,18 +187,18 @@ def _defer_quiet_hours(*, session: Session, ids: list[uuid.UUID], now: datetime)
         .join(Clinic, col(Clinic.id) == OutboundMessage.clinic_id)
         .where(col(OutboundMessage.id).in_(ids), OutboundMessage.kind != "reply")
     ).all()
-    deferred: set[uuid.UUID] = set()
+    waking: dict[datetime, list[uuid.UUID]] = {}
     for message_id, tz, start, end in rows:
         wake = next_allowed(now, tz=tz, start=start, end=end)
-        if wake is None:
-            continue
+        if wake is not None:
+            waking.setdefault(wake, []).append(message_id)
+    for wake, ids_then in waking.items():  # one statement per morning, not per text
         session.execute(
             update(OutboundMessage)
-            .where(col(OutboundMessage.id) == message_id)
+            .where(col(OutboundMessage.id).in_(ids_then))
             .values(status=MessageStatus.SCHEDULED, send_at=wake, updated_at=now)
         )
-        deferred.add(message_id)
-    return deferred
+    return {message_id for ids_then in waking.values() for message_id in ids_then}
 
 
 def requeue_stranded(
