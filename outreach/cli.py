@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -131,6 +132,53 @@ def create_key(
             raise typer.Exit(2)
         key = mint_key(session=session, clinic_id=clinic, role=role, name=name)
     console.print(key, highlight=False)
+
+
+@app.command("import-patients")
+def import_patients(
+    file: Annotated[Path, typer.Argument(help="A CSV file with a header row, or a JSON list of records.")],
+    clinic: Annotated[uuid.UUID, typer.Option(help="The clinic's id.")],
+) -> None:
+    """Import patients (upsert on the clinic's external id); bad rows are listed with their line."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from outreach.clinics.models import Clinic
+    from outreach.errors import Invalid
+    from outreach.patients.importing import import_file
+
+    settings = _settings()
+    engine = engine_for(settings.database_url)
+    if not file.is_file():
+        err.print(f"[bold red]outreach:[/] {file} is not a file", highlight=False)
+        raise typer.Exit(2)
+    with session_scope(engine) as session:
+        if session.get(Clinic, clinic) is None:
+            err.print(f"[bold red]outreach:[/] clinic {clinic} does not exist", highlight=False)
+            raise typer.Exit(2)
+    columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("import", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            report = import_file(engine=engine, clinic_id=clinic, path=file, progress=progress)
+        except Invalid as exc:  # the file as a whole cannot be read (bad JSON, no CSV header)
+            err.print(f"[bold red]outreach:[/] {file}: {exc.field} {exc.reason}", highlight=False)
+            raise typer.Exit(2) from exc
+        except UnicodeDecodeError as exc:
+            err.print(f"[bold red]outreach:[/] {file} is not UTF-8 text (byte {exc.start})", highlight=False)
+            raise typer.Exit(2) from exc
+    console.print(
+        f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"rejected {len(report.errors)}",
+        highlight=False,
+    )
+    for rejected in report.errors:  # to the operator's own terminal, never to a log
+        err.print(f"line {rejected.line}: {rejected.field}: {rejected.reason}", highlight=False)
+    if report.errors:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from outreach.clinics.models import ApiKey, Clinic
 from outreach.config import ConfigError, Settings
 from outreach.main import create_app
+from outreach.patients.models import Patient
 from tests.factories import auth
 from tests.processes import outreach_env
 
@@ -120,3 +121,36 @@ def test_cli_rejects_unknown_timezone(settings: Settings) -> None:
     result = _cli("create-clinic", "Harbor Health", "--timezone", "Mars/Base", env=env)
     assert result.returncode == 2
     assert "timezone" in result.stderr
+
+
+def test_cli_import_patients_keeps_good_rows_lists_bad_lines_and_is_idempotent(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    env = outreach_env(
+        database_url=settings.database_url, broker_url="filesystem://", data_dir=settings.data_dir
+    )
+    clinic_id = _cli("create-clinic", "Harbor Health", env=env).stdout.strip()
+    rows = "\n".join(
+        [
+            "external_id,given_name,phone,language,timezone,consent",
+            "MRN-1,Ana,202-555-0111,es-MX,America/New_York,granted",
+            "MRN-2,Minh,202-555-0112,vi,America/Chicago,granted",
+            "MRN-3,Wei,not a phone,zh-TW,America/Chicago,granted",
+            "MRN-4,Olga,202-555-0114,xx-nonsense-tag,America/Chicago,granted",
+        ]
+    )
+    file = tmp_path / "patients.csv"
+    file.write_text(rows + "\n", encoding="utf-8")
+
+    first = _cli("import-patients", str(file), "--clinic", clinic_id, env=env)
+    again = _cli("import-patients", str(file), "--clinic", clinic_id, env=env)
+
+    assert first.returncode == 1  # some rows were rejected
+    assert "created 2, updated 0, unchanged 0, rejected 2" in first.stdout
+    rejected = [line for line in first.stderr.splitlines() if line.startswith("line ")]
+    assert [line.split(":")[0:2] for line in rejected] == [["line 4", " phone"], ["line 5", " language"]]
+    assert "'not a phone'" in rejected[0]  # the reason names the value, so the clinic can fix the row
+    assert "created 0, updated 0, unchanged 2, rejected 2" in again.stdout
+    with Session(engine) as session:
+        stored = sorted(p.external_id for p in session.exec(select(Patient)))
+    assert stored == ["MRN-1", "MRN-2"]
