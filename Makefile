@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint browser catalogs bench-render bench-pacing clean
+.PHONY: install run test lint browser catalogs bench-render bench-pacing bench-send bench-fanout bench-inbound bench-queue clean
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "outreach needs Python >= 3.11 (set PY=python3.11)")'
@@ -40,6 +40,18 @@ bench-render: install
 
 bench-pacing: install
 	$(BIN)/python -m bench pacing --rate 50
+
+bench-send: install  ## needs PostgreSQL and Redis
+	$(BIN)/python -m bench send --messages 10000
+
+bench-fanout: install  ## needs PostgreSQL
+	$(BIN)/python -m bench fanout --patients 100000
+
+bench-inbound: install  ## needs PostgreSQL
+	$(BIN)/python -m bench inbound --seconds 20
+
+bench-queue: install  ## needs PostgreSQL
+	$(BIN)/python -m bench queue --messages 1000000
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
