@@ -135,7 +135,7 @@ def release(
     return view(session=session, thread=thread, key_id=key_id)
 
 
-def _canned(
+def canned(
     *, session: Session, template: str, clinic: Clinic, patient: Patient, now: datetime
 ) -> tuple[str, str]:
     visit = next_appointment(session=session, patient=patient, now=now)
@@ -190,7 +190,7 @@ def reply(
     assert clinic is not None  # the thread's clinic exists (foreign key)
     body, language = data.body or "", thread.language
     if data.template is not None:
-        body, language = _canned(
+        body, language = canned(
             session=session, template=data.template, clinic=clinic, patient=patient, now=now
         )
     message = create_one_off(

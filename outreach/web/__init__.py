@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from outreach.web import admin, campaigns, routes, simulator
+from outreach.web import admin, campaigns, queue, routes, simulator, thread_actions, threads
 from outreach.web.deps import PREFIX, PageError, SignInRequired, render, sign_in_url
 
 # Everything the pages load comes from this server: no CDN, so no patient's page view reaches a third party.
@@ -67,6 +67,9 @@ def install(app: FastAPI) -> None:
     app.include_router(admin.router)
     app.include_router(campaigns.router)
     app.include_router(simulator.router)
+    app.include_router(queue.router)
+    app.include_router(threads.router)
+    app.include_router(thread_actions.router)
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(PageError, _page_error)
     app.middleware("http")(_security_headers)

@@ -28,6 +28,7 @@ templates.env.filters["text_dir"] = display.text_dir
 templates.env.filters["text_lang"] = display.text_lang
 templates.env.filters["when"] = display.when
 templates.env.filters["ago"] = display.ago
+templates.env.filters["local"] = display.local
 templates.env.filters["masked"] = display.masked_phone
 templates.env.filters["offset"] = display.offset
 

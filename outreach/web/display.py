@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 
@@ -41,6 +42,17 @@ def when(value: datetime | None) -> str:
     if value is None:
         return "—"
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def local(value: datetime | None, tz: str | None) -> str:
+    """A moment in the patient's own time zone ("Thu 12 Mar 2026, 16:30 (America/Chicago)")."""
+    if value is None:
+        return "—"
+    try:
+        zone = ZoneInfo(tz or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return when(value)
+    return value.astimezone(zone).strftime("%a %d %b %Y, %H:%M") + f" ({zone.key})"
 
 
 def ago(value: datetime | None, now: datetime | None = None) -> str:
