@@ -9,11 +9,13 @@ from outreach.api import admin, campaigns, coordinator, health, inbound, patient
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for
 from outreach.errors import install_handlers
+from outreach.redaction import install_access_log_redaction
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for the given settings (the process settings by default)."""
     settings = settings or get_settings()
+    install_access_log_redaction()
     app = FastAPI(
         title="outreach",
         summary="Multilingual SMS patient outreach: reminders, check-ins and a care-coordinator reply queue.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -43,3 +44,23 @@ def test_fresh_database_is_not_current_until_upgraded(tmp_path: Path) -> None:
     assert not migrate.is_current(url)
     migrate.upgrade(url)
     assert migrate.is_current(url)
+
+
+def test_access_log_lines_never_carry_a_phone_number(settings: Settings) -> None:
+    create_app(settings)  # installs the filter, as `outreach serve` does
+    access = logging.getLogger("uvicorn.access")
+    record = access.makeRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", "/simulator/phones/%2B12025550101/reply?to=+12025550102", "1.1", 200),
+        None,
+    )
+    assert access.filter(record)  # runs the logger's filters on the record, as emitting would
+    line = record.getMessage()
+    assert "2025550101" not in line
+    assert "2025550102" not in line
+    assert "/simulator/phones/[phone]/reply" in line
+    assert "127.0.0.1:5000" in line  # addresses and ports are not phone numbers
