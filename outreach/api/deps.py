@@ -18,13 +18,14 @@ _bearer = HTTPBearer(auto_error=False, description="An outreach API key: `Author
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key in X-API-Key")
 
 
-def get_settings(request: Request) -> Settings:
+# Async because they only read app state: a plain `def` dependency costs a hop to the thread pool.
+async def get_settings(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The app's database engine."""
     engine: Engine = request.app.state.engine
     return engine
@@ -43,6 +44,7 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
 
 # scope="function": the commit happens before the response is sent, so a 201 means the row is stored.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -32,7 +33,6 @@ class Received:
 
     kind: InboundKind
     reply: str | None
-    duplicate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +51,20 @@ class DuplicateInbound(Exception):
 
 def receive(*, session: Session, sms: IncomingSms, now: datetime) -> Received:
     """Store an inbound text once (by SID), apply what it means, and queue it if a person should read it."""
-    if session.exec(select(InboundMessage.id).where(InboundMessage.provider_sid == sms.sid)).first():
-        return Received(InboundKind.MESSAGE, None, duplicate=True)
-    clinic = session.exec(select(Clinic).where(Clinic.phone == sms.to_phone)).first()
-    if clinic is None:  # not one of our numbers: kept for the record, no tenant to queue it for
+    # A replayed SID is caught by the unique index when the text is stored (DuplicateInbound): everything
+    # this call did before that is rolled back with it, and nothing it does after runs. No lookup first:
+    # every webhook would pay a round trip for what Twilio retries only rarely.
+    found = session.exec(
+        select(Clinic, Patient)
+        .outerjoin(Patient, and_(col(Patient.clinic_id) == Clinic.id, col(Patient.phone) == sms.from_phone))
+        .where(Clinic.phone == sms.to_phone)
+    ).first()
+    if found is None:  # not one of our numbers: kept for the record, no tenant to queue it for
         _store(
             session, sms, clinic_id=None, patient=None, language="und", triage=Triage(InboundKind.UNMATCHED)
         )
         return Received(InboundKind.UNMATCHED, None)
-    patient = session.exec(
-        select(Patient).where(Patient.clinic_id == clinic.id, Patient.phone == sms.from_phone)
-    ).first()
+    clinic, patient = found
     if patient is None:
         return _receive_unmatched(session=session, sms=sms, clinic=clinic, now=now)
     language = negotiate(patient.language, clinic_default=clinic.default_language).language
