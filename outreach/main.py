@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from outreach import web
@@ -9,6 +12,7 @@ from outreach.api import admin, campaigns, coordinator, health, inbound, patient
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for
 from outreach.errors import install_handlers
+from outreach.inbox.receiver import PostgresReceiver, SessionReceiver
 from outreach.redaction import install_access_log_redaction
 
 
@@ -16,20 +20,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for the given settings (the process settings by default)."""
     settings = settings or get_settings()
     install_access_log_redaction()
+    engine = engine_for(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Inbound texts run on the event loop with their own connections on PostgreSQL (see receiver).
+        if engine.dialect.name == "postgresql":
+            receiver = PostgresReceiver(engine)
+            await receiver.open()
+            app.state.receiver = receiver
+        try:
+            yield
+        finally:
+            await app.state.receiver.close()
+            app.state.receiver = SessionReceiver(engine)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="outreach",
         summary="Multilingual SMS patient outreach: reminders, check-ins and a care-coordinator reply queue.",
         version="0.1.0",
     )
     app.state.settings = settings
-    app.state.engine = engine_for(settings.database_url)
+    app.state.engine = engine
+    app.state.receiver = SessionReceiver(engine)  # until the lifespan starts (and on SQLite throughout)
     install_handlers(app)
+    app.include_router(inbound.router)  # first: routes are matched in order, and Twilio's is the busiest
     app.include_router(health.router)
     app.include_router(patients.router)
     app.include_router(admin.router)
     app.include_router(campaigns.router)
     app.include_router(coordinator.router)
-    app.include_router(inbound.router)
     app.include_router(simulator.router)
     app.include_router(webhooks.router)
     web.install(app)

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from fastapi import APIRouter, HTTPException, Response
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from fastapi import APIRouter, HTTPException, Request, Response
 
-from outreach.api.deps import EngineDep
 from outreach.api.twilio_auth import VerifiedForm
-from outreach.db import utcnow
-from outreach.inbox.service import DuplicateInbound, IncomingSms, receive
+from outreach.inbox.service import IncomingSms
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 
@@ -36,24 +31,14 @@ def _field(form: dict[str, str], name: str) -> str:
 
 
 @router.post("/sms", summary="A patient's text to a clinic number (Twilio inbound webhook)")
-async def inbound_sms(form: VerifiedForm, engine: EngineDep) -> Response:
+async def inbound_sms(form: VerifiedForm, request: Request) -> Response:
     sms = IncomingSms(
         sid=_field(form, "MessageSid"),
         from_phone=_field(form, "From"),
         to_phone=_field(form, "To"),
         body=_field(form, "Body"),
     )
-    # The whole unit of work in one trip to the thread pool (the busiest route on the service); it is
-    # committed before the answer goes out, so a STOP that Twilio sees acknowledged has taken effect.
-    return _twiml(await run_in_threadpool(_receive_and_commit, engine, sms))
-
-
-def _receive_and_commit(engine: Engine, sms: IncomingSms) -> str | None:
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            received = receive(session=session, sms=sms, now=utcnow())
-            session.commit()
-        except DuplicateInbound:  # a replayed SID: 200 with no second effect
-            session.rollback()
-            return None
-    return received.reply
+    # Committed before the answer goes out, so a STOP that Twilio sees acknowledged has taken effect;
+    # a replayed SID (None) gets an empty answer and no second effect.
+    received = await request.app.state.receiver.receive(sms)
+    return _twiml(received.reply if received else None)

@@ -1,30 +1,119 @@
 """Handling a patient's reply: store it once, act on keywords now, route the rest to the care team's queue.
 
+One inbound text is three steps. `LOOKUP` reads, in one query, the clinic owning the number, the patient
+texting it, the text of ours they most likely answer and their next visit. `plan` then decides, without
+touching the database, what the text means and what to write: the thread upsert (see `threads`), the
+stored text, a confirmed visit, a change of consent, and the reply. Last, the writes run in one
+transaction. The webhook runs these steps on PostgreSQL with its own async connections (`receiver`); this
+module runs them on a SQLAlchemy session, for SQLite and for changes of consent.
+
 Opt-outs take effect inside the webhook's own transaction, so a STOP that is acknowledged has already
-cancelled every unsent text. Texts a person should read join the sender's thread (one per patient or
-unknown number), which a new message reopens after it was resolved.
+cancelled every unsent text. A replayed MessageSid is caught by the unique index when the text is
+stored: the whole transaction rolls back and the replay gets no second effect.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import String, Uuid, and_, bindparam, insert, literal, update
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.base import Executable
 from sqlmodel import Session, col, select
 
 from outreach.clinics.models import Clinic
+from outreach.db import UTCDateTime
 from outreach.i18n import SUPPORTED, SystemText, find_urgent, negotiate, render_system
-from outreach.inbox.models import InboundKind, InboundMessage, Priority, Thread
-from outreach.inbox.threads import attach, thread_for
-from outreach.inbox.triage import Triage, classify, next_appointment
+from outreach.inbox.models import InboundKind, InboundMessage, Priority
+from outreach.inbox.threads import REOPENED, THREAD_ID, UPSERT, party, upsert_params
+from outreach.inbox.triage import Triage, classify
 from outreach.messaging.models import OutboundMessage
-from outreach.patients.models import AppointmentStatus, ConsentStatus, Patient
+from outreach.patients.models import Appointment, AppointmentStatus, ConsentStatus, Patient
 from outreach.patients.service import opt_out, record_consent
 
 MESSAGES_PER_MONTH = 8
+
+# The newest text we sent the patient: the one a reply most likely answers (ties broken by id).
+_sent = aliased(OutboundMessage)
+_NEWEST_SENT = (
+    select(_sent.id)
+    .where(_sent.patient_id == Patient.id, col(_sent.sent_at).is_not(None))
+    .order_by(col(_sent.sent_at).desc(), col(_sent.id).desc())
+    .limit(1)
+    .correlate(Patient)
+    .scalar_subquery()
+)
+_NOW = bindparam("now", type_=UTCDateTime())
+# The patient's next booked or confirmed visit: what a bare 1 or 2 answers.
+_visit = aliased(Appointment)
+_NEXT_VISIT = (
+    select(_visit.id)
+    .where(
+        _visit.patient_id == Patient.id,
+        col(_visit.starts_at) > _NOW,
+        (col(_visit.status) == literal(AppointmentStatus.BOOKED.value))
+        | (col(_visit.status) == literal(AppointmentStatus.CONFIRMED.value)),
+    )
+    .order_by(col(_visit.starts_at), col(_visit.id))
+    .limit(1)
+    .correlate(Patient)
+    .scalar_subquery()
+)
+_FROM = bindparam("from_phone", type_=String)
+# Everything `plan` needs, in one round trip; the columns are `Sender`'s fields, in order.
+LOOKUP = (
+    core_select(
+        col(Clinic.id),
+        col(Clinic.name),
+        col(Clinic.phone),
+        col(Clinic.program_name),
+        col(Clinic.emergency_number),
+        col(Clinic.default_language),
+        col(Patient.id),
+        col(Patient.language),
+        col(Patient.timezone),
+        col(Patient.consent),
+        col(OutboundMessage.id),
+        col(OutboundMessage.campaign_id),
+        col(Appointment.id),
+        col(Appointment.starts_at),
+    )
+    .outerjoin(Patient, and_(col(Patient.clinic_id) == Clinic.id, col(Patient.phone) == _FROM))
+    .outerjoin(OutboundMessage, col(OutboundMessage.id) == _NEWEST_SENT)
+    .outerjoin(Appointment, col(Appointment.id) == _NEXT_VISIT)
+    .where(col(Clinic.phone) == bindparam("to_phone", type_=String))
+)
+
+# The text itself, on its thread when the sender has one (the upsert before it made sure, if it should).
+STORE = insert(InboundMessage).values(
+    id=bindparam("m_id", type_=Uuid()),
+    provider_sid=bindparam("m_sid"),
+    clinic_id=bindparam("m_clinic", type_=Uuid()),
+    patient_id=bindparam("m_patient", type_=Uuid()),
+    from_phone=bindparam("m_from"),
+    to_phone=bindparam("m_to"),
+    body=bindparam("m_body"),
+    language=bindparam("m_language"),
+    kind=bindparam("m_kind"),
+    answer=bindparam("m_answer"),
+    priority=bindparam("m_priority"),
+    matched_phrase=bindparam("m_phrase"),
+    received_at=_NOW,
+    thread_id=THREAD_ID,
+    in_reply_to_id=bindparam("m_reply_to", type_=Uuid()),
+)
+CONFIRM_VISIT = (
+    update(Appointment)
+    .where(col(Appointment.id) == bindparam("visit", type_=Uuid()))
+    .values(status=AppointmentStatus.CONFIRMED.value)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,179 +138,224 @@ class DuplicateInbound(Exception):
     """A concurrent delivery of the same inbound SID."""
 
 
-def receive(*, session: Session, sms: IncomingSms, now: datetime) -> Received:
-    """Store an inbound text once (by SID), apply what it means, and queue it if a person should read it."""
-    # A replayed SID is caught by the unique index when the text is stored (DuplicateInbound): everything
-    # this call did before that is rolled back with it, and nothing it does after runs. No lookup first:
-    # every webhook would pay a round trip for what Twilio retries only rarely.
-    found = session.exec(
-        select(Clinic, Patient)
-        .outerjoin(Patient, and_(col(Patient.clinic_id) == Clinic.id, col(Patient.phone) == sms.from_phone))
-        .where(Clinic.phone == sms.to_phone)
-    ).first()
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """What `LOOKUP` found: the clinic owning the number, and the patient texting it if there is one."""
+
+    clinic_id: uuid.UUID
+    clinic_name: str
+    clinic_phone: str
+    program_name: str
+    emergency_number: str
+    clinic_language: str
+    patient_id: uuid.UUID | None
+    language: str | None
+    timezone: str | None
+    consent: str | None
+    answered_id: uuid.UUID | None
+    answered_campaign: uuid.UUID | None
+    visit_id: uuid.UUID | None
+    visit_starts_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One statement of a text's transaction (a statement per dialect when their spelling differs)."""
+
+    statement: Executable | Mapping[str, Executable]
+    params: dict[str, Any]
+
+    def for_dialect(self, name: str) -> Executable:
+        """The statement as this database spells it."""
+        return self.statement if isinstance(self.statement, Executable) else self.statement[name]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one inbound text changes: its writes, a change of consent if any, and the outcome."""
+
+    received: Received
+    writes: list[Write] = field(default_factory=list)
+    # A change of consent goes through the patients service (ledger, unsent texts cancelled): a session.
+    consent: ConsentStatus | None = None
+    patient_id: uuid.UUID | None = None
+
+
+def lookup_params(sms: IncomingSms, now: datetime) -> dict[str, Any]:
+    """`LOOKUP`'s parameters for a text."""
+    return {"to_phone": sms.to_phone, "from_phone": sms.from_phone, "now": now}
+
+
+def plan(*, sms: IncomingSms, found: Row[Any] | tuple[Any, ...] | None, now: datetime) -> Plan:
+    """What the text means and what to write for it, from what `LOOKUP` found."""
     if found is None:  # not one of our numbers: kept for the record, no tenant to queue it for
-        _store(
-            session, sms, clinic_id=None, patient=None, language="und", triage=Triage(InboundKind.UNMATCHED)
-        )
-        return Received(InboundKind.UNMATCHED, None)
-    clinic, patient = found
-    if patient is None:
-        return _receive_unmatched(session=session, sms=sms, clinic=clinic, now=now)
-    language = negotiate(patient.language, clinic_default=clinic.default_language).language
-    triage = classify(session=session, body=sms.body, language=language, patient=patient, now=now)
-    answered = _answered(session=session, patient=patient)
-    thread = thread_for(
-        session=session,
-        clinic_id=clinic.id,
-        patient=patient,
-        phone=sms.from_phone,
-        create=triage.queued,
-        language=language,
-        triage=triage,
-        now=now,
-    )
-    if thread is not None and triage.queued:
-        attach(
-            session=session,
-            thread=thread,
-            triage=triage,
-            language=language,
-            now=now,
-            campaign_id=answered.campaign_id if answered else None,
-        )
-    _store(
-        session,
+        store = _store(sms, clinic_id=None, patient_id=None, language="und", now=now, reply_to=None)
+        return Plan(Received(InboundKind.UNMATCHED, None), [store(Triage(InboundKind.UNMATCHED))])
+    sender = Sender(*found)
+    if sender.patient_id is None:
+        return _unmatched(sms, sender, now)
+    language = negotiate(sender.language, clinic_default=sender.clinic_language).language
+    triage = classify(body=sms.body, language=language, has_visit=sender.visit_id is not None)
+    store = _store(
         sms,
-        clinic_id=clinic.id,
-        patient=patient,
+        clinic_id=sender.clinic_id,
+        patient_id=sender.patient_id,
+        language=language,
+        now=now,
+        reply_to=sender.answered_id,
+    )(triage)
+    if not triage.queued:  # handled here; filed on the sender's thread only if they already have one
+        return _act(triage, sender, [store])
+    values = upsert_params(
+        clinic_id=sender.clinic_id,
+        patient_id=sender.patient_id,
+        phone=sms.from_phone,
         language=language,
         triage=triage,
+        campaign_id=sender.answered_campaign,
         now=now,
-        thread=thread,
-        in_reply_to=answered,
     )
-    reply = _act(session=session, triage=triage, clinic=clinic, patient=patient, now=now)
-    return Received(triage.kind, reply)
+    # The thread first, so the text is filed on it; a replayed SID fails at the text and rolls both back.
+    return _act(triage, sender, [Write(UPSERT, values), store, Write(REOPENED, values)])
 
 
-def _receive_unmatched(*, session: Session, sms: IncomingSms, clinic: Clinic, now: datetime) -> Received:
+def _store(
+    sms: IncomingSms,
+    *,
+    clinic_id: uuid.UUID | None,
+    patient_id: uuid.UUID | None,
+    language: str,
+    now: datetime,
+    reply_to: uuid.UUID | None,
+) -> Any:
+    def write(triage: Triage) -> Write:
+        return Write(
+            STORE,
+            {
+                "m_id": uuid.uuid4(),
+                "m_sid": sms.sid,
+                "m_clinic": clinic_id,
+                "m_patient": patient_id,
+                "m_from": sms.from_phone,
+                "m_to": sms.to_phone,
+                "m_body": sms.body,
+                "m_language": language,
+                "m_kind": triage.kind.value,
+                "m_answer": triage.answer,
+                "m_priority": triage.priority.value,
+                "m_phrase": triage.phrase,
+                "m_reply_to": reply_to,
+                "now": now,
+                "t_clinic": clinic_id,
+                "t_party": party(patient_id=patient_id, phone=sms.from_phone),
+            },
+        )
+
+    return write
+
+
+def _unmatched(sms: IncomingSms, sender: Sender, now: datetime) -> Plan:
     # We do not know this person's language, so red flags are looked for in every language we have.
     phrase = next((p for lang in SUPPORTED if (p := find_urgent(sms.body, language=lang))), None)
     priority = Priority.URGENT if phrase else Priority.NORMAL
     triage = Triage(InboundKind.UNMATCHED, priority=priority, phrase=phrase)
-    thread = thread_for(
-        session=session,
-        clinic_id=clinic.id,
-        patient=None,
+    values = upsert_params(
+        clinic_id=sender.clinic_id,
+        patient_id=None,
         phone=sms.from_phone,
-        create=True,
         language="und",
         triage=triage,
+        campaign_id=None,
         now=now,
     )
-    assert thread is not None  # create=True always gives a thread
-    attach(session=session, thread=thread, triage=triage, language="und", now=now, campaign_id=None)
-    _store(
-        session, sms, clinic_id=clinic.id, patient=None, language="und", triage=triage, now=now, thread=thread
-    )
+    store = _store(sms, clinic_id=sender.clinic_id, patient_id=None, language="und", now=now, reply_to=None)
+    writes = [Write(UPSERT, values), store(triage), Write(REOPENED, values)]
     if phrase is None:
-        return Received(InboundKind.UNMATCHED, None)
-    values = {"clinic_name": clinic.name, "emergency_number": clinic.emergency_number}
-    safety = render_system(SystemText.URGENT_SAFETY, tag=clinic.default_language, values=values)
-    return Received(InboundKind.UNMATCHED, safety.body)
-
-
-def _answered(*, session: Session, patient: Patient) -> OutboundMessage | None:
-    """The newest text we sent the patient: the one a reply most likely answers."""
-    return session.exec(
-        select(OutboundMessage)
-        .where(OutboundMessage.patient_id == patient.id, col(OutboundMessage.sent_at).is_not(None))
-        .order_by(col(OutboundMessage.sent_at).desc())
-        .limit(1)
-    ).first()
-
-
-def _store(
-    session: Session,
-    sms: IncomingSms,
-    *,
-    clinic_id: uuid.UUID | None,
-    patient: Patient | None,
-    language: str,
-    triage: Triage,
-    now: datetime | None = None,
-    thread: Thread | None = None,
-    in_reply_to: OutboundMessage | None = None,
-) -> None:
-    message = InboundMessage(
-        provider_sid=sms.sid,
-        clinic_id=clinic_id,
-        patient_id=patient.id if patient else None,
-        from_phone=sms.from_phone,
-        to_phone=sms.to_phone,
-        body=sms.body,
-        language=language,
-        kind=triage.kind,
-        answer=triage.answer,
-        priority=triage.priority,
-        matched_phrase=triage.phrase,
-        thread_id=thread.id if thread else None,
-        in_reply_to_id=in_reply_to.id if in_reply_to else None,
-    )
-    if now is not None:
-        message.received_at = now
-    session.add(message)
-    try:
-        session.flush()
-    except IntegrityError as exc:  # the same SID arrived twice at once; the first one wins
-        raise DuplicateInbound(sms.sid) from exc
+        return Plan(Received(InboundKind.UNMATCHED, None), writes)
+    values_ = {"clinic_name": sender.clinic_name, "emergency_number": sender.emergency_number}
+    safety = render_system(SystemText.URGENT_SAFETY, tag=sender.clinic_language, values=values_)
+    return Plan(Received(InboundKind.UNMATCHED, safety.body), writes)
 
 
 _REPLIES = {
     InboundKind.HELP: SystemText.HELP,
     InboundKind.URGENT: SystemText.URGENT_SAFETY,
     InboundKind.CANCEL_REQUEST: SystemText.CANCEL_ACK,  # a person changes the schedule, from the queue
+    InboundKind.CHECKIN_ANSWER: SystemText.CHECKIN_ACK,
+    InboundKind.OPTOUT: SystemText.OPTOUT_CONFIRMATION,
+    InboundKind.OPTIN: SystemText.OPTIN_CONFIRMATION,
+    InboundKind.CONFIRM: SystemText.CONFIRM_ACK,
 }
 _CARRIER_REQUIRED = (InboundKind.OPTIN, InboundKind.HELP, InboundKind.OPTOUT)
 
 
-def _act(*, session: Session, triage: Triage, clinic: Clinic, patient: Patient, now: datetime) -> str | None:
-    values: dict[str, object] = {
-        "clinic_name": clinic.name,
-        "clinic_phone": clinic.phone,
-        "program_name": clinic.program_name,
-        "messages_per_month": MESSAGES_PER_MONTH,
-        "emergency_number": clinic.emergency_number,
-    }
+def _act(triage: Triage, sender: Sender, writes: list[Write]) -> Plan:
     kind = triage.kind
-    if patient.consent != ConsentStatus.GRANTED and kind not in _CARRIER_REQUIRED:
-        return None  # no texts to a patient who opted out, except the answers carriers require
+    if sender.consent != ConsentStatus.GRANTED and kind not in _CARRIER_REQUIRED:
+        return Plan(Received(kind, None), writes)  # no texts to a patient who opted out, but those required
+    values: dict[str, object] = {
+        "clinic_name": sender.clinic_name,
+        "clinic_phone": sender.clinic_phone,
+        "program_name": sender.program_name,
+        "messages_per_month": MESSAGES_PER_MONTH,
+        "emergency_number": sender.emergency_number,
+    }
     text = _REPLIES.get(kind)
+    consent = None
     if kind == InboundKind.OPTOUT:
-        opt_out(session=session, patient=patient, source="patient replied STOP", now=now)
-        text = SystemText.OPTOUT_CONFIRMATION
+        consent = ConsentStatus.REVOKED
     elif kind == InboundKind.OPTIN:
-        record_consent(
-            session=session,
-            patient=patient,
-            status=ConsentStatus.GRANTED,
-            source="patient replied START",
-            now=now,
-        )
-        text = SystemText.OPTIN_CONFIRMATION
+        consent = ConsentStatus.GRANTED
     elif kind == InboundKind.CONFIRM:
-        appointment = next_appointment(session=session, patient=patient, now=now)
-        if appointment is None:
-            return None
-        appointment.status = AppointmentStatus.CONFIRMED
-        session.add(appointment)
-        values |= {"appointment_date": appointment.starts_at, "appointment_time": appointment.starts_at}
-        text = SystemText.CONFIRM_ACK
-    elif kind == InboundKind.CHECKIN_ANSWER:
-        text = SystemText.CHECKIN_WORSE_ACK if triage.answer == 3 else SystemText.CHECKIN_ACK
+        if sender.visit_id is None:
+            return Plan(Received(kind, None), writes)
+        writes.append(Write(CONFIRM_VISIT, {"visit": sender.visit_id}))
+        values |= {"appointment_date": sender.visit_starts_at, "appointment_time": sender.visit_starts_at}
+    elif kind == InboundKind.CHECKIN_ANSWER and triage.answer == 3:
+        text = SystemText.CHECKIN_WORSE_ACK
     if text is None:
-        return None
+        return Plan(Received(kind, None), writes, consent, sender.patient_id)
     rendered = render_system(
-        text, tag=patient.language, clinic_default=clinic.default_language, values=values, tz=patient.timezone
+        text,
+        tag=sender.language,
+        clinic_default=sender.clinic_language,
+        values=values,
+        tz=sender.timezone or "UTC",
     )
-    return rendered.body
+    return Plan(Received(kind, rendered.body), writes, consent, sender.patient_id)
+
+
+def apply(connection: Connection, writes: list[Write]) -> None:
+    """Run a text's writes on a SQLAlchemy connection, inside the caller's transaction."""
+    dialect = connection.dialect.name
+    for write in writes:
+        try:
+            connection.execute(write.for_dialect(dialect), write.params)
+        except IntegrityError as exc:
+            if write.statement is STORE:  # the same SID arrived twice at once; the first one wins
+                raise DuplicateInbound(write.params["m_sid"]) from exc
+            raise
+
+
+def change_consent(*, session: Session, decided: Plan, now: datetime) -> None:
+    """A STOP or START from the patient, through the patients service (ledger, unsent texts cancelled)."""
+    if decided.consent is None:
+        return
+    patient = session.get(Patient, decided.patient_id)
+    assert patient is not None  # LOOKUP found them; patients are never deleted
+    if decided.consent == ConsentStatus.REVOKED:
+        opt_out(session=session, patient=patient, source="patient replied STOP", now=now)
+    else:
+        record_consent(
+            session=session, patient=patient, status=decided.consent, source="patient replied START", now=now
+        )
+
+
+def receive(*, session: Session, sms: IncomingSms, now: datetime) -> Received:
+    """Store, act on and route one inbound text inside the session's transaction (the caller commits)."""
+    connection = session.connection()
+    found = connection.execute(LOOKUP, lookup_params(sms, now)).first()
+    decided = plan(sms=sms, found=found, now=now)
+    apply(connection, decided.writes)
+    change_consent(session=session, decided=decided, now=now)
+    return decided.received

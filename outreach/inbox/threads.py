@@ -1,90 +1,146 @@
-"""Finding, opening and reopening the thread an inbound text belongs to."""
+"""Putting an inbound text on its sender's thread: opened, reopened or raised in one atomic statement.
+
+A thread is found by (clinic, party): one per patient, or per number no patient has. The upsert below
+does what a person would: a first text opens the thread; a text on a resolved thread reopens it as a new
+episode (its wait, response and resolution times start again, the claim is dropped); a text on an open
+thread raises its priority if it is more pressing, never lowers it, and starts its wait if the team had
+answered. The decision is made by the database on the row as it is when the statement runs, so two texts
+from the same person at once cannot lose each other's changes, and no lock is held across round trips.
+The same statements run on PostgreSQL and on SQLite (both have `INSERT … ON CONFLICT … DO UPDATE`).
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy import Table, Uuid, bindparam, case, func, insert, literal, not_, null, or_, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
+from outreach.db import UTCDateTime
 from outreach.inbox.models import PRIORITY_RANK, Thread, ThreadEvent, ThreadStatus
 from outreach.inbox.triage import Triage
-from outreach.patients.models import Patient
+
+_thread: Table = Thread.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
+_event: Table = ThreadEvent.__table__  # type: ignore[attr-defined]
+_NOW = bindparam("now", type_=UTCDateTime())
 
 
-def party(*, patient: Patient | None, phone: str) -> str:
+def party(*, patient_id: uuid.UUID | None, phone: str) -> str:
     """Who a thread is with: the patient, or the number when no patient has it."""
-    return f"p:{patient.id}" if patient else f"n:{phone}"
+    return f"p:{patient_id}" if patient_id else f"n:{phone}"
 
 
-def thread_for(
-    *,
-    session: Session,
-    clinic_id: uuid.UUID,
-    patient: Patient | None,
-    phone: str,
-    create: bool,
-    language: str,
-    triage: Triage,
-    now: datetime,
-) -> Thread | None:
-    """The sender's thread, locked for this transaction; opened when `create` and there is none yet."""
-    who = party(patient=patient, phone=phone)
-    query = select(Thread).where(Thread.clinic_id == clinic_id, Thread.party == who).with_for_update()
-    thread = session.exec(query).first()
-    if thread is not None or not create:
-        return thread
-    thread = Thread(
-        clinic_id=clinic_id,
-        patient_id=patient.id if patient else None,
-        party=who,
-        from_phone=phone,
-        language=language,
-        kind=triage.kind,
-        priority=triage.priority,
-        priority_rank=PRIORITY_RANK[triage.priority],
-        waiting_since=now,
-        opened_at=now,
-        last_message_at=now,
+def _upsert(dialect_insert: Any) -> Insert:
+    stmt: Any = dialect_insert(_thread).values(
+        id=bindparam("t_id", type_=Uuid()),
+        clinic_id=bindparam("t_clinic", type_=Uuid()),
+        patient_id=bindparam("t_patient", type_=Uuid()),
+        party=bindparam("t_party"),
+        from_phone=bindparam("t_phone"),
+        language=bindparam("t_language"),
+        kind=bindparam("t_kind"),
+        status=literal(ThreadStatus.OPEN.value),
+        priority=bindparam("t_priority"),
+        priority_rank=bindparam("t_rank"),
+        campaign_id=bindparam("t_campaign", type_=Uuid()),
+        awaiting_reply=true(),
+        waiting_since=_NOW,
+        opened_at=_NOW,
+        last_message_at=_NOW,
     )
-    try:
-        with session.begin_nested():  # two first texts at once: the second joins the first's thread
-            session.add(thread)
-    except IntegrityError:
-        return session.exec(query).one()
-    return thread
+    new, old = stmt.excluded, _thread.c
+    resolved = old.status == ThreadStatus.RESOLVED.value
+    pressing = or_(resolved, new.priority_rank < old.priority_rank)
+    started = or_(resolved, not_(old.awaiting_reply))
+
+    def on_reopen(value: Any, otherwise: Any) -> Any:
+        return case((resolved, value), else_=otherwise)
+
+    upsert: Insert = stmt.on_conflict_do_update(
+        index_elements=[old.clinic_id, old.party],
+        set_={
+            "status": on_reopen(literal(ThreadStatus.OPEN.value), old.status),
+            "kind": on_reopen(new.kind, old.kind),
+            "priority": case((pressing, new.priority), else_=old.priority),
+            "priority_rank": case((pressing, new.priority_rank), else_=old.priority_rank),
+            "awaiting_reply": true(),
+            "waiting_since": case((started, new.waiting_since), else_=old.waiting_since),
+            "opened_at": on_reopen(new.opened_at, old.opened_at),
+            "first_response_at": on_reopen(null(), old.first_response_at),
+            "resolved_at": on_reopen(null(), old.resolved_at),
+            "outcome": on_reopen(null(), old.outcome),
+            "claimed_by": on_reopen(null(), old.claimed_by),
+            "claimed_at": on_reopen(null(), old.claimed_at),
+            "language": new.language,
+            "last_message_at": new.last_message_at,
+            "campaign_id": func.coalesce(new.campaign_id, old.campaign_id),
+        },
+    )
+    return upsert
 
 
-def attach(
+# Built once per dialect; the statement is the same, only the ON CONFLICT spelling differs.
+UPSERT: Mapping[str, Insert] = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+# A reopening is recorded as an event on the thread: the upsert set its `opened_at` to this text's time
+# on a thread that already existed (a new thread has the id this text proposed).
+REOPENED = insert(_event).from_select(
+    ["id", "clinic_id", "thread_id", "kind", "key_id", "at"],
+    select(
+        bindparam("e_id", type_=Uuid()),
+        _thread.c.clinic_id,
+        _thread.c.id,
+        literal("reopen"),
+        null(),
+        _NOW,
+    ).where(
+        _thread.c.clinic_id == bindparam("t_clinic", type_=Uuid()),
+        _thread.c.party == bindparam("t_party"),
+        _thread.c.opened_at == _NOW,
+        _thread.c.id != bindparam("t_id", type_=Uuid()),
+    ),
+)
+
+# The sender's thread, if any, for texts that do not go to the queue themselves (keywords, answers).
+# Locked (FOR KEY SHARE on PostgreSQL) before the text's row checks its patient's foreign key, so every
+# transaction here takes the thread before the patient, as a coordinator's reply does: a STOP racing a
+# reply waits for it (and then cancels its text) instead of deadlocking with it.
+THREAD_ID = (
+    select(_thread.c.id)
+    .where(
+        _thread.c.clinic_id == bindparam("t_clinic", type_=Uuid()),
+        _thread.c.party == bindparam("t_party"),
+    )
+    .with_for_update(read=True, key_share=True)
+    .scalar_subquery()
+)
+
+
+def upsert_params(
     *,
-    session: Session,
-    thread: Thread,
-    triage: Triage,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID | None,
+    phone: str,
     language: str,
-    now: datetime,
+    triage: Triage,
     campaign_id: uuid.UUID | None,
-) -> None:
-    """Put a text a person should read on its thread: reopen it, raise its priority, start its wait."""
-    if thread.status == ThreadStatus.RESOLVED:
-        _reopen(session=session, thread=thread, triage=triage, now=now)
-    rank = PRIORITY_RANK[triage.priority]
-    if rank < thread.priority_rank:
-        thread.priority, thread.priority_rank = triage.priority, rank
-    if not thread.awaiting_reply:
-        thread.awaiting_reply, thread.waiting_since = True, now
-    thread.language = language
-    thread.last_message_at = now
-    thread.campaign_id = campaign_id or thread.campaign_id
-    session.add(thread)
-
-
-def _reopen(*, session: Session, thread: Thread, triage: Triage, now: datetime) -> None:
-    # Each reopening is a new episode: its response and resolution times start from this message.
-    thread.status = ThreadStatus.OPEN
-    thread.kind = triage.kind
-    thread.priority, thread.priority_rank = triage.priority, PRIORITY_RANK[triage.priority]
-    thread.awaiting_reply, thread.waiting_since = True, now
-    thread.opened_at, thread.first_response_at, thread.resolved_at = now, None, None
-    thread.outcome, thread.claimed_by, thread.claimed_at = None, None, None
-    session.add(ThreadEvent(clinic_id=thread.clinic_id, thread_id=thread.id, kind="reopen", at=now))
+    now: Any,
+) -> dict[str, Any]:
+    """The upsert's values for a text a person should read."""
+    return {
+        "t_id": uuid.uuid4(),
+        "t_clinic": clinic_id,
+        "t_patient": patient_id,
+        "t_party": party(patient_id=patient_id, phone=phone),
+        "t_phone": phone,
+        "t_language": language,
+        "t_kind": triage.kind.value,
+        "t_priority": triage.priority.value,
+        "t_rank": PRIORITY_RANK[triage.priority],
+        "t_campaign": campaign_id,
+        "now": now,
+        "e_id": uuid.uuid4(),
+    }

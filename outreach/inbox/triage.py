@@ -48,8 +48,12 @@ class Triage:
         return self.kind in QUEUED_KINDS or (self.kind == InboundKind.CHECKIN_ANSWER and self.answer == 3)
 
 
-def classify(*, session: Session, body: str, language: str, patient: Patient, now: datetime) -> Triage:
-    """What a matched patient's text means, in their language (English keywords work for everyone)."""
+def classify(*, body: str, language: str, has_visit: bool) -> Triage:
+    """What a matched patient's text means, in their language (English keywords work for everyone).
+
+    A bare 1 or 2 answers the reminder of the patient's next visit when they have one (`has_visit`),
+    and a check-in otherwise.
+    """
     matched = match_keyword(body, language=language)
     if matched is not None and matched.kind in ("optout", "optin", "help"):
         return Triage(InboundKind(matched.kind))
@@ -59,12 +63,10 @@ def classify(*, session: Session, body: str, language: str, patient: Patient, no
     if matched is None:
         return Triage(InboundKind.MESSAGE)
     value = matched.value
-    upcoming = None
-    if matched.kind == "answer" and value in (1, 2):
-        upcoming = next_appointment(session=session, patient=patient, now=now)
-    if matched.kind == "confirm" or (value == 1 and upcoming):
+    about_visit = matched.kind == "answer" and value in (1, 2) and has_visit
+    if matched.kind == "confirm" or (value == 1 and about_visit):
         return Triage(InboundKind.CONFIRM, 1)
-    if matched.kind == "cancel" or (value == 2 and upcoming):
+    if matched.kind == "cancel" or (value == 2 and about_visit):
         return Triage(InboundKind.CANCEL_REQUEST, 2, Priority.HIGH)
     priority = Priority.HIGH if value == 3 else Priority.NORMAL  # 3 means "worse" on every check-in
     return Triage(InboundKind.CHECKIN_ANSWER, value, priority)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outreach.web import admin, campaigns, queue, routes, simulator, thread_actions, threads
 from outreach.web.deps import PREFIX, PageError, SignInRequired, render, sign_in_url
@@ -44,16 +45,29 @@ async def _page_error(request: Request, exc: Exception) -> Response:
     return render(request, "message.html", context, settings=settings, status_code=exc.status_code)
 
 
-async def _security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    if request.url.path.startswith(PREFIX):
-        response.headers.update(_SECURITY_HEADERS)
-        if not request.url.path.startswith(f"{PREFIX}/static/"):
-            # Pages carry patient texts: keep them out of shared and browser caches.
-            response.headers["Cache-Control"] = "no-store"
-    return response
+class _SecurityHeaders:
+    """Security and no-store headers on the web app's responses (plain ASGI: other routes pay nothing)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        # Pages carry patient texts: keep them out of shared and browser caches (static files may stay).
+        private = not path.startswith(f"{PREFIX}/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.update(_SECURITY_HEADERS)
+                if private:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def install(app: FastAPI) -> None:
@@ -72,4 +86,4 @@ def install(app: FastAPI) -> None:
     app.include_router(thread_actions.router)
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(PageError, _page_error)
-    app.middleware("http")(_security_headers)
+    app.add_middleware(_SecurityHeaders)
