@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from outreach.api.twilio_auth import webhook_token
 from outreach.config import Settings
 from outreach.db import session_scope, utcnow
-from outreach.inbox.models import InboundKind, InboundMessage, Priority
+from outreach.inbox.models import InboundKind, InboundMessage, Priority, Thread
 from outreach.messaging import service as messaging
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.patients.models import Appointment, AppointmentStatus, ConsentEvent, ConsentStatus, Patient
@@ -146,6 +146,22 @@ def test_urgent_phrase_is_flagged_and_answered_with_the_emergency_number(
     assert "911" in response.text
     [stored] = _stored(engine)
     assert (stored.kind, stored.priority) == (InboundKind.URGENT, Priority.URGENT)
+
+
+def test_a_replayed_urgent_text_is_stored_once_and_answered_once(
+    client: TestClient, settings: Settings, engine: Engine
+) -> None:
+    patient = _patient(engine, "en")
+    sid = "SM" + "b" * 32
+    first = _post(client, settings, "I can't breathe", sender=patient.phone, sid=sid)
+    replay = _post(client, settings, "I can't breathe", sender=patient.phone, sid=sid)
+    assert "911" in first.text
+    assert (replay.status_code, "<Message>" in replay.text) == (200, False)
+    [stored] = _stored(engine)
+    assert stored.provider_sid == sid
+    with Session(engine) as session:
+        [thread] = session.exec(select(Thread)).all()
+    assert (thread.priority, thread.last_message_at) == (Priority.URGENT, stored.received_at)
 
 
 def test_reply_1_confirms_the_next_appointment_in_the_patients_language(
