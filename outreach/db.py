@@ -65,7 +65,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # Room for every sender thread of a worker (16 by default) and the API's busy moments without
+    # overflow: an overflow connection is closed when it is returned, and opening one costs PostgreSQL a
+    # new backend process. Connections are opened only as they are first needed.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
 
 
 @lru_cache(maxsize=8)

@@ -14,7 +14,7 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -331,20 +331,25 @@ def _attempt(
     policy: SendPolicy,
     pace: Callable[[int], None] | None,
     segments: int | None,
+    conn: Connection | None = None,
 ) -> tuple[str, str | None]:
     """Pace, take the row to `sending`, call the gateway; return (outcome, provider SID when accepted).
 
-    The caller records accepted texts as sent (one at a time, or a batch's in one statement).
+    The caller records accepted texts as sent (one at a time, or a batch's in one statement). `conn` is
+    an autocommit PostgreSQL connection the caller holds for several texts; without it one is taken here.
     """
     if pace is not None:
         if segments is None:
-            with engine.connect() as conn:
-                segments = _queued_segments(conn=conn, message_id=message_id)
+            with engine.connect() as reader:
+                segments = _queued_segments(conn=reader, message_id=message_id)
             if segments is None:
                 return "skipped", None
         pace(segments)
-    with _begin_connection(engine) as conn:
+    if conn is not None:
         sms = _begin_send(conn=conn, message_id=message_id, now=utcnow())
+    else:
+        with _begin_connection(engine) as own:
+            sms = _begin_send(conn=own, message_id=message_id, now=utcnow())
     if sms is None:
         return "skipped", None
     if policy.status_callback_base:
@@ -426,19 +431,23 @@ def send_batch(
     """
     outcomes: Counter[str] = Counter()
     accepted: list[tuple[uuid.UUID, str]] = []
+    # On PostgreSQL each text's begin is one autocommit statement: one connection serves the batch.
+    shared = _begin_connection(engine) if engine.dialect.name == "postgresql" else nullcontext(None)
     try:
-        for message_id, segments in items:
-            outcome, sid = _attempt(
-                engine=engine,
-                message_id=message_id,
-                gateway=gateway,
-                policy=policy,
-                pace=pace,
-                segments=segments,
-            )
-            outcomes[outcome] += 1
-            if sid is not None:
-                accepted.append((message_id, sid))
+        with shared as conn:
+            for message_id, segments in items:
+                outcome, sid = _attempt(
+                    engine=engine,
+                    message_id=message_id,
+                    gateway=gateway,
+                    policy=policy,
+                    pace=pace,
+                    segments=segments,
+                    conn=conn,
+                )
+                outcomes[outcome] += 1
+                if sid is not None:
+                    accepted.append((message_id, sid))
     finally:
         _mark_sent(engine, accepted)
     return outcomes
