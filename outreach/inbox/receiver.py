@@ -15,14 +15,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from fastapi.concurrency import run_in_threadpool
-from psycopg import AsyncClientCursor
+from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg.errors import UniqueViolation
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session
 
@@ -39,6 +41,7 @@ from outreach.inbox.service import (
 )
 
 _DIALECT = psycopg_dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
+_POSITIONAL = psycopg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
 
 class SessionReceiver:
@@ -74,11 +77,30 @@ class _Compiled:
         assert isinstance(statement, ClauseElement)  # every statement `service` plans is one
         compiled = statement.compile(dialect=_DIALECT)
         self.sql = compiled.string
-        self.defaults = {
-            key: value.value if isinstance(value, Enum) else value
-            for key, value in compiled.params.items()
-            if value is not None
-        }
+        self.defaults = _plain(compiled.params)
+
+
+class _Prepared:
+    """A write as a server-side prepared statement: PREPARE once per connection, then EXECUTE name(…)."""
+
+    __slots__ = ("defaults", "execute", "name", "order", "prepare")
+
+    def __init__(self, statement: Executable, name: str) -> None:
+        assert isinstance(statement, ClauseElement)  # every statement `service` plans is one
+        compiled = statement.compile(dialect=_POSITIONAL)
+        assert isinstance(compiled, SQLCompiler)  # a DML statement compiles to one
+        self.name = name
+        self.prepare = f"PREPARE {name} AS {compiled.string}"
+        self.order = list(compiled.positiontup or ())
+        self.defaults = _plain(compiled.params)
+        self.execute = f"EXECUTE {name}({', '.join(['%s'] * len(self.order))})"
+
+    def args(self, values: Mapping[str, Any]) -> list[Any]:
+        return [values[key] if key in values else self.defaults[key] for key in self.order]
+
+
+def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.value if isinstance(v, Enum) else v for k, v in params.items() if v is not None}
 
 
 class PostgresReceiver(SessionReceiver):
@@ -91,7 +113,9 @@ class PostgresReceiver(SessionReceiver):
             conninfo, min_size=1, max_size=max_size, kwargs={"autocommit": True}, open=False
         )
         self._lookup = _Compiled(LOOKUP)
-        self._scripts: dict[tuple[int, ...], tuple[str, dict[str, Any]]] = {}
+        self._statements: dict[int, _Prepared] = {}
+        # The statements each pooled connection has prepared (a reconnect is a new connection object).
+        self._ready: WeakKeyDictionary[AsyncConnection[Any], set[str]] = WeakKeyDictionary()
 
     async def open(self) -> None:
         """Open the pool (connections are made in the background)."""
@@ -101,24 +125,30 @@ class PostgresReceiver(SessionReceiver):
         """Close the pool's connections."""
         await self.pool.close()
 
-    def _script(self, writes: list[Write]) -> tuple[str, dict[str, Any]]:
-        """The writes as one query's SQL (one transaction), built once per combination of statements."""
-        key = tuple(id(write.statement) for write in writes)
-        built = self._scripts.get(key)
-        if built is None:
-            statements, defaults = [], {}
-            for number, write in enumerate(writes):
-                compiled = _Compiled(write.for_dialect("postgresql"))
-                sql = compiled.sql
-                for name, value in compiled.defaults.items():  # each statement's literals, kept apart
-                    sql = sql.replace(f"%({name})s", f"%(s{number}_{name})s")
-                    defaults[f"s{number}_{name}"] = value
-                statements.append(sql)
-            built = self._scripts[key] = (";\n".join(statements), defaults)
-        params = dict(built[1])
-        for write in writes:
-            params.update(write.params)
-        return built[0], params
+    def _prepared(self, write: Write) -> _Prepared:
+        statement = write.for_dialect("postgresql")
+        found = self._statements.get(id(statement))
+        if found is None:
+            name = f"outreach_inbound_{len(self._statements)}"
+            found = self._statements[id(statement)] = _Prepared(statement, name)
+        return found
+
+    async def _write(self, conn: AsyncConnection[Any], writes: list[Write]) -> None:
+        """Run the writes as one multi-statement query: one round trip, one implicit transaction."""
+        statements = [self._prepared(write) for write in writes]
+        ready = self._ready.setdefault(conn, set())
+        for statement in statements:
+            if statement.name not in ready:  # once per connection and statement
+                await conn.execute(statement.prepare)
+                ready.add(statement.name)
+        script = ";\n".join(statement.execute for statement in statements)
+        args = [
+            arg
+            for statement, write in zip(statements, writes, strict=True)
+            for arg in statement.args(write.params)
+        ]
+        async with AsyncClientCursor(conn) as cursor:
+            await cursor.execute(script, args)
 
     async def receive(self, sms: IncomingSms) -> Received | None:
         """Store and act on the text; None when its SID was already stored (a replay: no second effect)."""
@@ -129,10 +159,8 @@ class PostgresReceiver(SessionReceiver):
             decided = plan(sms=sms, found=await cursor.fetchone(), now=now)
             if decided.consent is not None:
                 return await super().receive(sms)
-            script, values = self._script(decided.writes)
             try:
-                async with AsyncClientCursor(conn) as writer:
-                    await writer.execute(script, values)
+                await self._write(conn, decided.writes)
             except UniqueViolation:  # the SID is stored already: everything before it rolled back
                 return None
         return decided.received
