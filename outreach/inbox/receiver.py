@@ -1,13 +1,17 @@
 """Running one inbound text's unit of work (`service`): on a session, or on PostgreSQL on the event loop.
 
 The inbound webhook is the busiest route of the service and Twilio waits on it. On PostgreSQL it runs on
-the event loop with its own pool of psycopg connections, in two round trips and no thread: `LOOKUP` (a
-prepared statement), then the planned writes as one multi-statement query, which PostgreSQL runs as one
+the event loop with its own pool of psycopg connections, in two round trips and no thread: `LOOKUP`, then
+the planned writes as one multi-statement query (`EXECUTE …; EXECUTE …`), which PostgreSQL runs as one
 implicit transaction, committed when the last statement succeeds and rolled back whole if any fails.
-The SQL is the same SQLAlchemy statements the session path runs, compiled once for PostgreSQL; their
-values are bound by psycopg's client-side binding, which quotes them as the server would. A STOP or
-START changes consent through the patients service, which needs a session: those (rare) texts take the
-session path in a worker thread, as every text does on SQLite.
+The writes are the same SQLAlchemy statements the session path runs, compiled once for PostgreSQL and
+prepared on each pooled connection the first time it needs them, so the server parses and plans them
+once rather than per text; their values are bound by psycopg's client-side binding, which quotes them
+as the server would. (SQL-level PREPARE needs a session-level connection: a transaction-pooling proxy
+such as PgBouncer in transaction mode would have to run in session mode for this pool.)
+
+A STOP or START changes consent through the patients service, which needs a session: those (rare) texts
+take the session path in a worker thread, as every text does on SQLite.
 """
 
 from __future__ import annotations
