@@ -113,8 +113,15 @@ class PostgresReceiver(SessionReceiver):
     def __init__(self, engine: Engine, *, max_size: int = 10) -> None:
         super().__init__(engine)
         conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        # A text waits at most 10 s for a connection: Twilio gives up on a webhook after 15.
         self.pool = AsyncConnectionPool(
-            conninfo, min_size=1, max_size=max_size, kwargs={"autocommit": True}, open=False
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            timeout=10,
+            kwargs={"autocommit": True},
+            name="outreach-inbound",
+            open=False,
         )
         self._lookup = _Compiled(LOOKUP)
         self._statements: dict[int, _Prepared] = {}
