@@ -22,9 +22,9 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from fastapi.concurrency import run_in_threadpool
-from psycopg import AsyncClientCursor, AsyncConnection
+from psycopg import AsyncClientCursor, AsyncConnection, OperationalError
 from psycopg.errors import UniqueViolation
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.base import Executable
@@ -163,6 +163,19 @@ class PostgresReceiver(SessionReceiver):
 
     async def receive(self, sms: IncomingSms) -> Received | None:
         """Store and act on the text; None when its SID was already stored (a replay: no second effect)."""
+        try:
+            return await self._receive(sms)
+        except PoolTimeout:  # no connection to be had: another wait would outlast Twilio's patience
+            raise
+        except OperationalError:
+            # A pooled connection the server has closed (a restart, an idle timeout) fails at first use,
+            # and Twilio does not retry an inbound webhook that fails. Drop every broken connection and
+            # try once more. If the first try committed before the link broke, the retry meets the
+            # stored SID and has no second effect.
+            await self.pool.check()
+            return await self._receive(sms)
+
+    async def _receive(self, sms: IncomingSms) -> Received | None:
         now = utcnow()
         async with self.pool.connection() as conn:
             params: Mapping[str, Any] = {**self._lookup.defaults, **lookup_params(sms, now)}

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -162,6 +163,23 @@ def test_a_replayed_urgent_text_is_stored_once_and_answered_once(
     with Session(engine) as session:
         [thread] = session.exec(select(Thread)).all()
     assert (thread.priority, thread.last_message_at) == (Priority.URGENT, stored.received_at)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_text_after_the_database_closed_the_webhooks_connections_is_still_stored(
+    client: TestClient, settings: Settings, engine: Engine
+) -> None:
+    patient = _patient(engine, "en")
+    _post(client, settings, "Is parking free?", sender=patient.phone)
+    # What a database restart does to every open connection.
+    with psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(False)) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    answer = _post(client, settings, "I have chest pain", sender=patient.phone)
+    assert (answer.status_code, "911" in answer.text) == (200, True)
+    assert sorted(m.body for m in _stored(engine)) == ["I have chest pain", "Is parking free?"]
 
 
 def test_reply_1_confirms_the_next_appointment_in_the_patients_language(
