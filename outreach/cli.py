@@ -43,7 +43,11 @@ def db_upgrade() -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes (about one per core).")] = 1,
+) -> None:
     """Serve the HTTP API (migrates first in dev mode)."""
     import uvicorn
 
@@ -53,7 +57,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     except ConfigError as exc:
         err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    uvicorn.run("outreach.main:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run(
+        "outreach.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
 
 
 @app.command()

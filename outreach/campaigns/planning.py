@@ -7,12 +7,10 @@ the chosen text per (step, language). Rendering then costs one `str.format_map` 
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from time import time_ns
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +18,7 @@ from outreach import i18n
 from outreach.campaigns import timing
 from outreach.campaigns.models import Campaign, CampaignKind, CampaignStep, FallbackPolicy
 from outreach.clinics.models import Clinic
+from outreach.db import time_ordered_id
 from outreach.messaging.models import MessageStatus
 
 # Values only a visit can give; campaigns that are not reminders may not use them.
@@ -176,14 +175,6 @@ class Planner:
                 appointment_date=shown[0], appointment_time=shown[1], appointment_location=who.location
             )
         return values
-
-
-def time_ordered_id() -> uuid.UUID:
-    """A UUIDv7 (RFC 9562): millisecond time first, so a launch's rows append to the primary-key index."""
-    value = (time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
-    return uuid.UUID(int=value)
 
 
 def _plain(*, target: datetime, now: datetime, not_after: datetime | None) -> timing.Planned:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from outreach.db import UTCDateTime, new_id, utcnow
+from outreach.db import UTCDateTime, new_id, time_ordered_id, utcnow
 
 
 class InboundKind(StrEnum):
@@ -70,7 +70,7 @@ class InboundMessage(SQLModel, table=True):
         Index("ix_inbound_message_thread_received", "thread_id", "received_at"),
     )
 
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    id: uuid.UUID = Field(default_factory=time_ordered_id, primary_key=True)
     provider_sid: str = Field(max_length=64, unique=True)
     clinic_id: uuid.UUID | None = Field(default=None, foreign_key="clinic.id")
     patient_id: uuid.UUID | None = Field(default=None, foreign_key="patient.id", index=True)
@@ -136,7 +136,7 @@ class ThreadEvent(SQLModel, table=True):
 
     __tablename__ = "inbox_event"
 
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    id: uuid.UUID = Field(default_factory=time_ordered_id, primary_key=True)
     clinic_id: uuid.UUID = Field(foreign_key="clinic.id")
     thread_id: uuid.UUID = Field(foreign_key="inbox_thread.id", index=True)
     kind: str = Field(max_length=16)
@@ -152,7 +152,7 @@ class InboxAudit(SQLModel, table=True):
 
     __tablename__ = "inbox_audit"
 
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    id: uuid.UUID = Field(default_factory=time_ordered_id, primary_key=True)
     clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)
     thread_id: uuid.UUID = Field(foreign_key="inbox_thread.id", index=True)
     key_id: uuid.UUID = Field(foreign_key="api_key.id")

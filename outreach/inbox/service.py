@@ -29,7 +29,7 @@ from sqlalchemy.sql.base import Executable
 from sqlmodel import Session, col, select
 
 from outreach.clinics.models import Clinic
-from outreach.db import UTCDateTime
+from outreach.db import UTCDateTime, time_ordered_id
 from outreach.i18n import SUPPORTED, SystemText, find_urgent, negotiate, render_system
 from outreach.inbox.models import InboundKind, InboundMessage, Priority
 from outreach.inbox.threads import REOPENED, THREAD_ID, UPSERT, party, upsert_params
@@ -232,7 +232,7 @@ def _store(
         return Write(
             STORE,
             {
-                "m_id": uuid.uuid4(),
+                "m_id": time_ordered_id(),
                 "m_sid": sms.sid,
                 "m_clinic": clinic_id,
                 "m_patient": patient_id,

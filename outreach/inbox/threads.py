@@ -19,7 +19,7 @@ from sqlalchemy import Table, Uuid, bindparam, case, func, insert, literal, not_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
-from outreach.db import UTCDateTime
+from outreach.db import UTCDateTime, time_ordered_id
 from outreach.inbox.models import PRIORITY_RANK, Thread, ThreadEvent, ThreadStatus
 from outreach.inbox.triage import Triage
 
@@ -142,5 +142,5 @@ def upsert_params(
         "t_rank": PRIORITY_RANK[triage.priority],
         "t_campaign": campaign_id,
         "now": now,
-        "e_id": uuid.uuid4(),
+        "e_id": time_ordered_id(),
     }

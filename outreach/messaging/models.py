@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
-from outreach.db import UTCDateTime, new_id, utcnow
+from outreach.db import UTCDateTime, time_ordered_id, utcnow
 
 
 class MessageStatus(StrEnum):
@@ -38,7 +38,7 @@ class OutboundMessage(SQLModel, table=True):
     __tablename__ = "outbound_message"
     __table_args__ = (Index("ix_outbound_message_status_send_at", "status", "send_at"),)
 
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    id: uuid.UUID = Field(default_factory=time_ordered_id, primary_key=True)
     clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)
     patient_id: uuid.UUID = Field(foreign_key="patient.id", index=True)
     kind: str = Field(default="one_off", max_length=16)
