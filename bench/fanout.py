@@ -19,11 +19,10 @@ import psycopg
 
 from bench._support import peak_rss_mb, psycopg_dsn, temp_database
 from outreach.campaigns import enrollment, launch, service
-from outreach.campaigns.planning import time_ordered_id
 from outreach.campaigns.schemas import CampaignCreate, EnrollIn
 from outreach.clinics.models import Clinic
 from outreach.clinics.service import create_clinic
-from outreach.db import engine_for, session_scope
+from outreach.db import engine_for, session_scope, time_ordered_id
 from outreach.i18n import SUPPORTED
 
 ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Pacific/Honolulu",
