@@ -189,8 +189,9 @@ def lookup_params(sms: IncomingSms, now: datetime) -> dict[str, Any]:
 def plan(*, sms: IncomingSms, found: Row[Any] | tuple[Any, ...] | None, now: datetime) -> Plan:
     """What the text means and what to write for it, from what `LOOKUP` found."""
     if found is None:  # not one of our numbers: kept for the record, no tenant to queue it for
-        store = _store(sms, clinic_id=None, patient_id=None, language="und", now=now, reply_to=None)
-        return Plan(Received(InboundKind.UNMATCHED, None), [store(Triage(InboundKind.UNMATCHED))])
+        triage = Triage(InboundKind.UNMATCHED)
+        store = _store(sms, triage, clinic_id=None, patient_id=None, language="und", now=now, reply_to=None)
+        return Plan(Received(InboundKind.UNMATCHED, None), [store])
     sender = Sender(*found)
     if sender.patient_id is None:
         return _unmatched(sms, sender, now)
@@ -198,12 +199,13 @@ def plan(*, sms: IncomingSms, found: Row[Any] | tuple[Any, ...] | None, now: dat
     triage = classify(body=sms.body, language=language, has_visit=sender.visit_id is not None)
     store = _store(
         sms,
+        triage,
         clinic_id=sender.clinic_id,
         patient_id=sender.patient_id,
         language=language,
         now=now,
         reply_to=sender.answered_id,
-    )(triage)
+    )
     if not triage.queued:  # handled here; filed on the sender's thread only if they already have one
         return _act(triage, sender, [store])
     values = upsert_params(
@@ -221,37 +223,36 @@ def plan(*, sms: IncomingSms, found: Row[Any] | tuple[Any, ...] | None, now: dat
 
 def _store(
     sms: IncomingSms,
+    triage: Triage,
     *,
     clinic_id: uuid.UUID | None,
     patient_id: uuid.UUID | None,
     language: str,
     now: datetime,
     reply_to: uuid.UUID | None,
-) -> Any:
-    def write(triage: Triage) -> Write:
-        return Write(
-            STORE,
-            {
-                "m_id": time_ordered_id(),
-                "m_sid": sms.sid,
-                "m_clinic": clinic_id,
-                "m_patient": patient_id,
-                "m_from": sms.from_phone,
-                "m_to": sms.to_phone,
-                "m_body": sms.body,
-                "m_language": language,
-                "m_kind": triage.kind.value,
-                "m_answer": triage.answer,
-                "m_priority": triage.priority.value,
-                "m_phrase": triage.phrase,
-                "m_reply_to": reply_to,
-                "now": now,
-                "t_clinic": clinic_id,
-                "t_party": party(patient_id=patient_id, phone=sms.from_phone),
-            },
-        )
-
-    return write
+) -> Write:
+    """The text's INSERT, filed on the sender's thread if they have one."""
+    return Write(
+        STORE,
+        {
+            "m_id": time_ordered_id(),
+            "m_sid": sms.sid,
+            "m_clinic": clinic_id,
+            "m_patient": patient_id,
+            "m_from": sms.from_phone,
+            "m_to": sms.to_phone,
+            "m_body": sms.body,
+            "m_language": language,
+            "m_kind": triage.kind.value,
+            "m_answer": triage.answer,
+            "m_priority": triage.priority.value,
+            "m_phrase": triage.phrase,
+            "m_reply_to": reply_to,
+            "now": now,
+            "t_clinic": clinic_id,
+            "t_party": party(patient_id=patient_id, phone=sms.from_phone),
+        },
+    )
 
 
 def _unmatched(sms: IncomingSms, sender: Sender, now: datetime) -> Plan:
@@ -268,8 +269,10 @@ def _unmatched(sms: IncomingSms, sender: Sender, now: datetime) -> Plan:
         campaign_id=None,
         now=now,
     )
-    store = _store(sms, clinic_id=sender.clinic_id, patient_id=None, language="und", now=now, reply_to=None)
-    writes = [Write(UPSERT, values), store(triage), Write(REOPENED, values)]
+    store = _store(
+        sms, triage, clinic_id=sender.clinic_id, patient_id=None, language="und", now=now, reply_to=None
+    )
+    writes = [Write(UPSERT, values), store, Write(REOPENED, values)]
     if phrase is None:
         return Plan(Received(InboundKind.UNMATCHED, None), writes)
     values_ = {"clinic_name": sender.clinic_name, "emergency_number": sender.emergency_number}
