@@ -4,7 +4,7 @@ The inbound webhook is the busiest route of the service and Twilio waits on it. 
 the event loop with its own pool of psycopg connections, in two round trips and no thread: `LOOKUP`, then
 the planned writes as one multi-statement query (`EXECUTE …; EXECUTE …`), which PostgreSQL runs as one
 implicit transaction, committed when the last statement succeeds and rolled back whole if any fails.
-The writes are the same SQLAlchemy statements the session path runs, compiled once for PostgreSQL and
+Both are the same SQLAlchemy statements the session path runs, compiled once for PostgreSQL and
 prepared on each pooled connection the first time it needs them, so the server parses and plans them
 once rather than per text; their values are bound by psycopg's client-side binding, which quotes them
 as the server would. (SQL-level PREPARE needs a session-level connection: a transaction-pooling proxy
@@ -17,6 +17,7 @@ take the session path in a worker thread, as every text does on SQLite.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from enum import Enum
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -44,7 +45,6 @@ from outreach.inbox.service import (
     receive,
 )
 
-_DIALECT = psycopg_dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
 _POSITIONAL = psycopg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
 
@@ -72,20 +72,8 @@ class SessionReceiver:
         """Nothing of its own to release: the engine belongs to the app."""
 
 
-class _Compiled:
-    """A statement as PostgreSQL SQL for psycopg, with the values its literals carry."""
-
-    __slots__ = ("defaults", "sql")
-
-    def __init__(self, statement: Executable) -> None:
-        assert isinstance(statement, ClauseElement)  # every statement `service` plans is one
-        compiled = statement.compile(dialect=_DIALECT)
-        self.sql = compiled.string
-        self.defaults = _plain(compiled.params)
-
-
 class _Prepared:
-    """A write as a server-side prepared statement: PREPARE once per connection, then EXECUTE name(…)."""
+    """A statement prepared on the server: PREPARE once per connection, then EXECUTE name(…)."""
 
     __slots__ = ("defaults", "execute", "name", "order", "prepare")
 
@@ -123,7 +111,7 @@ class PostgresReceiver(SessionReceiver):
             name="outreach-inbound",
             open=False,
         )
-        self._lookup = _Compiled(LOOKUP)
+        self._lookup = _Prepared(LOOKUP, "outreach_inbound_lookup")
         self._statements: dict[int, _Prepared] = {}
         # The statements each pooled connection has prepared (a reconnect is a new connection object).
         self._ready: WeakKeyDictionary[AsyncConnection[Any], set[str]] = WeakKeyDictionary()
@@ -144,14 +132,24 @@ class PostgresReceiver(SessionReceiver):
             found = self._statements[id(statement)] = _Prepared(statement, name)
         return found
 
+    async def _prepare(self, conn: AsyncConnection[Any], statements: list[_Prepared]) -> None:
+        """PREPARE what this connection has not prepared yet (once per connection and statement)."""
+        ready = self._ready.setdefault(conn, set())
+        for statement in statements:
+            if statement.name not in ready:
+                await conn.execute(statement.prepare)
+                ready.add(statement.name)
+
+    async def _lookup_row(self, conn: AsyncConnection[Any], sms: IncomingSms, now: datetime) -> Any:
+        await self._prepare(conn, [self._lookup])
+        async with AsyncClientCursor(conn) as cursor:
+            await cursor.execute(self._lookup.execute, self._lookup.args(lookup_params(sms, now)))
+            return await cursor.fetchone()
+
     async def _write(self, conn: AsyncConnection[Any], writes: list[Write]) -> None:
         """Run the writes as one multi-statement query: one round trip, one implicit transaction."""
         statements = [self._prepared(write) for write in writes]
-        ready = self._ready.setdefault(conn, set())
-        for statement in statements:
-            if statement.name not in ready:  # once per connection and statement
-                await conn.execute(statement.prepare)
-                ready.add(statement.name)
+        await self._prepare(conn, statements)
         script = ";\n".join(statement.execute for statement in statements)
         args = [
             arg
@@ -178,9 +176,7 @@ class PostgresReceiver(SessionReceiver):
     async def _receive(self, sms: IncomingSms) -> Received | None:
         now = utcnow()
         async with self.pool.connection() as conn:
-            params: Mapping[str, Any] = {**self._lookup.defaults, **lookup_params(sms, now)}
-            cursor = await conn.execute(self._lookup.sql, params)
-            decided = plan(sms=sms, found=await cursor.fetchone(), now=now)
+            decided = plan(sms=sms, found=await self._lookup_row(conn, sms, now), now=now)
             if decided.consent is not None:
                 return await super().receive(sms)
             try:

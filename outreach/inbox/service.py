@@ -217,8 +217,7 @@ def plan(*, sms: IncomingSms, found: Row[Any] | tuple[Any, ...] | None, now: dat
         campaign_id=sender.answered_campaign,
         now=now,
     )
-    # The thread first, so the text is filed on it; a replayed SID fails at the text and rolls both back.
-    return _act(triage, sender, [Write(UPSERT, values), store, Write(REOPENED, values)])
+    return _act(triage, sender, _queued(values, store))
 
 
 def _store(
@@ -255,6 +254,14 @@ def _store(
     )
 
 
+def _queued(thread: dict[str, Any], store: Write) -> list[Write]:
+    """A text for a person: its thread first, so the text is filed on it, then any reopen event.
+
+    A replayed SID fails at the text and rolls the thread's change back with it.
+    """
+    return [Write(UPSERT, thread), store, Write(REOPENED, thread)]
+
+
 def _unmatched(sms: IncomingSms, sender: Sender, now: datetime) -> Plan:
     # We do not know this person's language, so red flags are looked for in every language we have.
     phrase = next((p for lang in SUPPORTED if (p := find_urgent(sms.body, language=lang))), None)
@@ -272,7 +279,7 @@ def _unmatched(sms: IncomingSms, sender: Sender, now: datetime) -> Plan:
     store = _store(
         sms, triage, clinic_id=sender.clinic_id, patient_id=None, language="und", now=now, reply_to=None
     )
-    writes = [Write(UPSERT, values), store, Write(REOPENED, values)]
+    writes = _queued(values, store)
     if phrase is None:
         return Plan(Received(InboundKind.UNMATCHED, None), writes)
     values_ = {"clinic_name": sender.clinic_name, "emergency_number": sender.emergency_number}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, Uuid, bindparam, case, func, insert, literal, not_, null, or_, select, true
@@ -127,7 +128,7 @@ def upsert_params(
     language: str,
     triage: Triage,
     campaign_id: uuid.UUID | None,
-    now: Any,
+    now: datetime,
 ) -> dict[str, Any]:
     """The upsert's values for a text a person should read."""
     return {
