@@ -7,6 +7,7 @@ import resource
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -47,6 +48,72 @@ def process_peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def _cpu_ticks() -> dict[int, tuple[str, int, int]]:
+    """Every process's (command, parent, user + system CPU ticks), from /proc (empty where there is none)."""
+    found: dict[int, tuple[str, int, int]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = entry.read_text()
+        except OSError:  # gone since the listing
+            continue
+        command = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        found[int(entry.parent.name)] = (command, int(fields[1]), int(fields[11]) + int(fields[12]))
+    return found
+
+
+def _host_ticks() -> list[int]:
+    """The machine's CPU ticks by state (user, nice, system, idle, iowait, irq, softirq, steal)."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(tick) for tick in stat.readline().split()[1:9]]
+    except OSError:
+        return []
+
+
+class CpuMeter:
+    """CPU seconds spent by a process with its children, and by the local PostgreSQL server, over a span.
+
+    Requests per CPU second are steadier than requests per wall second on a shared machine. PostgreSQL's
+    figure counts every local `postgres` process, so it is only meaningful when nothing else uses it.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._start = _cpu_ticks()
+        self._host = _host_ticks()
+
+    def _split(self, ticks: dict[int, tuple[str, int, int]]) -> tuple[dict[int, int], dict[int, int]]:
+        server = {self.pid} | {pid for pid, (_, parent, _) in ticks.items() if parent == self.pid}
+        return (
+            {pid: ticks[pid][2] for pid in server if pid in ticks},
+            {pid: used for pid, (command, _, used) in ticks.items() if command == "postgres"},
+        )
+
+    def host(self) -> dict[str, float]:
+        """How busy the machine's CPUs were since the meter started, and how much the hypervisor took."""
+        now = _host_ticks()
+        if not now or not self._host:
+            return {}
+        spent = [after - before for before, after in zip(self._host, now, strict=True)]
+        total = sum(spent) or 1
+        return {
+            "host_busy": round(1 - (spent[3] + spent[4]) / total, 3),
+            "host_steal": round(spent[7] / total, 3),
+        }
+
+    def seconds(self) -> tuple[float, float]:
+        """(server, PostgreSQL) CPU seconds since the meter started (processes that ended are not seen)."""
+        hz = os.sysconf("SC_CLK_TCK")
+        before = self._split(self._start)
+        after = self._split(_cpu_ticks())
+        spent = [
+            sum(used - start.get(pid, 0) for pid, used in now.items()) / hz
+            for start, now in zip(before, after, strict=True)
+        ]
+        return spent[0], spent[1]
 
 
 def psycopg_dsn(url: str) -> str:

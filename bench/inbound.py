@@ -34,7 +34,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
-from bench._support import temp_database
+from bench._support import CpuMeter, temp_database
 from outreach.db import engine_for, session_scope
 from outreach.inbox.models import InboundMessage
 from outreach.main import create_app
@@ -202,7 +202,10 @@ def _run(
             conn.exec_driver_sql("ANALYZE")
         # New statistics invalidate every cached plan: let the servers re-plan before the clock starts.
         settle = asyncio.run(_drive(port, phones, 1.0, args.connections, rate))
+        meter = CpuMeter(proc.pid)
         measured = asyncio.run(_drive(port, phones, args.seconds, args.connections, rate))
+        measured["server_cpu"], measured["db_cpu"] = meter.seconds()
+        measured["host"] = meter.host()
     finally:
         proc.terminate()
         proc.wait(30)
@@ -214,6 +217,10 @@ def _run(
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2) if ordered else 0.0
+
+
+def _per_request(seconds: float, requests: int) -> float:
+    return round(seconds * 1000 / requests, 3) if requests else 0.0
 
 
 def main(argv: list[str]) -> dict[str, object]:
@@ -254,7 +261,12 @@ def main(argv: list[str]) -> dict[str, object]:
         "stored": stored,
         "answered_200": app["answered"],
         "stored_exactly_once": stored == app["answered"] == distinct,
+        # CPU per answered request over the measured span: steadier than rps on a shared machine.
+        "server_cpu_ms": _per_request(app["server_cpu"], app["ok"]),
+        "db_cpu_ms": _per_request(app["db_cpu"], app["ok"]),
+        **app["host"],
         "bare_rps": round(bare_rps, 1),
+        "bare_server_cpu_ms": _per_request(bare["server_cpu"], bare["ok"]),
         "bare_p99_ms": _percentile(bare["latencies"], 0.99),
         "ratio_vs_bare": round(rps / bare_rps, 3),
     }

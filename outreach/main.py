@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from outreach import web
-from outreach.api import admin, campaigns, coordinator, health, inbound, patients, simulator, webhooks
+from outreach.api import admin, campaigns, coordinator, health, patients, simulator, webhooks
+from outreach.api.inbound import InboundWebhook
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for
 from outreach.errors import install_handlers
@@ -52,7 +53,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.receiver = SessionReceiver(engine)  # until the lifespan starts (and on SQLite throughout)
     install_handlers(app)
-    app.include_router(inbound.router)  # first: routes are matched in order, and Twilio's is the busiest
     app.include_router(health.router)
     app.include_router(patients.router)
     app.include_router(admin.router)
@@ -61,4 +61,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(simulator.router)
     app.include_router(webhooks.router)
     web.install(app)
+    app.add_middleware(InboundWebhook)  # last added runs first: Twilio's webhook skips the routing
     return app

@@ -1,44 +1,130 @@
-"""Twilio's inbound SMS webhook: signed, stored once, answered with TwiML in the patient's language."""
+"""Twilio's inbound SMS webhook: signed, stored once, answered with TwiML in the patient's language.
+
+It is the busiest route of the service and Twilio waits on it, so it is served as plain ASGI, ahead of
+FastAPI's routing, dependency injection and request objects (which cost more than the rest of the
+request on the Python side): `InboundWebhook` answers `POST /webhooks/twilio/sms` itself and hands
+every other request to the application. Its 4xx answers have the shape of FastAPI's (`{"detail": …}`),
+and an unexpected error still reaches the application's 500 handler.
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from outreach.api.twilio_auth import VerifiedForm
+from outreach.api.twilio_auth import MAX_FORM_BYTES, MAX_FORM_FIELDS, signature_matches, webhook_token
+from outreach.config import Settings
 from outreach.inbox.service import IncomingSms
 
-router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
-
+PATH = "/webhooks/twilio/sms"
 _LIMITS = {"MessageSid": 64, "From": 32, "To": 32, "Body": 1600}
+_FORM = b"application/x-www-form-urlencoded"
 
 
-def _twiml(reply: str | None) -> Response:
+class _Refused(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def twiml(reply: str | None) -> bytes:
+    """TwiML that answers with the reply as one message, or answers nothing."""
     inner = f"<Message>{escape(reply)}</Message>" if reply else ""
-    return Response(
-        f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>', media_type="text/xml"
-    )
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>'.encode()
 
 
 def _field(form: dict[str, str], name: str) -> str:
     value = form.get(name)
     if value is None or (name != "Body" and not value.strip()):
-        raise HTTPException(400, f"{name} is missing")
+        raise _Refused(400, f"{name} is missing")
     if len(value) > _LIMITS[name]:
-        raise HTTPException(400, f"{name} is longer than {_LIMITS[name]} characters")
+        raise _Refused(400, f"{name} is longer than {_LIMITS[name]} characters")
+    if "\x00" in value:  # no text field can store it
+        raise _Refused(400, f"{name} contains a NUL character")
     return value.strip() if name != "Body" else value
 
 
-@router.post("/sms", summary="A patient's text to a clinic number (Twilio inbound webhook)")
-async def inbound_sms(form: VerifiedForm, request: Request) -> Response:
-    sms = IncomingSms(
+async def _body(headers: dict[bytes, bytes], receive: Receive) -> bytes:
+    if int(headers.get(b"content-length") or 0) > MAX_FORM_BYTES:
+        raise _Refused(400, "webhook body too large")
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":  # the caller hung up: nothing to answer
+            raise _Refused(400, "the request ended before its body")
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            raise _Refused(400, "webhook body too large")
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _form(headers: dict[bytes, bytes], body: bytes) -> dict[str, str]:
+    if not headers.get(b"content-type", b"").startswith(_FORM):
+        return {}  # no form fields at all: the signature check (or the field checks) will refuse it
+    try:
+        pairs = parse_qsl(
+            body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS, errors="replace"
+        )
+    except ValueError:
+        raise _Refused(400, f"webhook form has more than {MAX_FORM_FIELDS} fields") from None
+    return dict(pairs)  # a repeated field counts once, with its last value (as Starlette's forms do)
+
+
+async def _sms(scope: Scope, receive: Receive, settings: Settings) -> IncomingSms:
+    """The text in a validly signed webhook; `_Refused` (400 or 403) before anything is written."""
+    headers = dict(scope["headers"])
+    form = _form(headers, await _body(headers, receive))
+    url = settings.public_base_url.rstrip("/") + scope["path"]
+    if query := scope.get("query_string", b"").decode("latin-1"):
+        url = f"{url}?{query}"
+    signature = headers.get(b"x-twilio-signature", b"").decode("latin-1")
+    if not signature or not signature_matches(
+        auth_token=webhook_token(settings), url=url, params=form, signature=signature
+    ):
+        raise _Refused(403, "invalid or missing X-Twilio-Signature")
+    return IncomingSms(
         sid=_field(form, "MessageSid"),
         from_phone=_field(form, "From"),
         to_phone=_field(form, "To"),
         body=_field(form, "Body"),
     )
-    # Committed before the answer goes out, so a STOP that Twilio sees acknowledged has taken effect;
-    # a replayed SID (None) gets an empty answer and no second effect.
-    received = await request.app.state.receiver.receive(sms)
-    return _twiml(received.reply if received else None)
+
+
+async def _answer(send: Send, status: int, content_type: bytes, body: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class InboundWebhook:
+    """`POST /webhooks/twilio/sms`, answered before the application's routing; the rest passes through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        state: Any = scope["app"].state
+        try:
+            sms = await _sms(scope, receive, state.settings)
+        except _Refused as refused:
+            detail = json.dumps({"detail": refused.detail}).encode()
+            await _answer(send, refused.status, b"application/json", detail)
+            return
+        # Committed before the answer goes out, so a STOP that Twilio sees acknowledged has taken effect;
+        # a replayed SID (None) gets an empty answer and no second effect.
+        received = await state.receiver.receive(sms)
+        reply = twiml(received.reply if received else None)
+        await _answer(send, 200, b"text/xml; charset=utf-8", reply)

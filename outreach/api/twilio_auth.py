@@ -17,6 +17,7 @@ from outreach.config import Settings
 from outreach.sms.twilio import sign_request, validate_signature
 
 MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 100
 
 
 def webhook_token(settings: Settings) -> str:
@@ -44,7 +45,7 @@ async def verified_form(request: Request, settings: SettingsDep) -> dict[str, st
     """The webhook's form fields, once its X-Twilio-Signature is valid; 403 otherwise, 400 if too large."""
     if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
         raise HTTPException(400, "webhook body too large")
-    form = await request.form(max_files=0, max_fields=100)
+    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     params = {key: value for key, value in form.items() if isinstance(value, str)}
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or not signature_matches(

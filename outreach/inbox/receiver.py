@@ -1,14 +1,24 @@
-"""Running one inbound text's unit of work (`service`): on a session, or on PostgreSQL on the event loop.
+"""Running inbound texts' units of work (`service`): on a session, or on PostgreSQL on the event loop.
 
 The inbound webhook is the busiest route of the service and Twilio waits on it. On PostgreSQL it runs on
-the event loop with its own pool of psycopg connections, in two round trips and no thread: `LOOKUP`, then
-the planned writes as one multi-statement query (`EXECUTE …; EXECUTE …`), which PostgreSQL runs as one
-implicit transaction, committed when the last statement succeeds and rolled back whole if any fails.
-Both are the same SQLAlchemy statements the session path runs, compiled once for PostgreSQL and
-prepared on each pooled connection the first time it needs them, so the server parses and plans them
-once rather than per text; their values are bound by psycopg's client-side binding, which quotes them
-as the server would. (SQL-level PREPARE needs a session-level connection: a transaction-pooling proxy
-such as PgBouncer in transaction mode would have to run in session mode for this pool.)
+the event loop, in batches, on its own pool of psycopg connections. Texts that arrive while earlier ones
+are being stored wait together and are then handled as one batch in two round trips: their `LOOKUP`s
+as one multi-statement query, then every planned write as another, which PostgreSQL runs as one
+implicit transaction: committed when the last statement succeeds, rolled back whole if any fails. At low
+load a batch is one text; under load each round trip, wake-up of the server and commit serves many, and
+those, not the SQL, were most of what a text cost (measured with `python -m bench inbound`).
+
+The statements are the same SQLAlchemy statements the session path runs, compiled once for PostgreSQL
+and PREPAREd on each pooled connection the first time it needs them, so the server parses and plans them
+once; their values are bound by psycopg's client-side binding, which quotes them as the server would.
+(SQL-level PREPARE needs a session-level connection: a transaction-pooling proxy such as PgBouncer in
+transaction mode would have to run in session mode for this pool.)
+
+A batch writes its texts ordered by clinic number and sender, so two batches in flight lock threads in
+the same order and cannot deadlock. Each text keeps the time it arrived. When the database refuses
+anything in a batch (a replayed MessageSid meets its unique index, say), the whole transaction rolls
+back and the batch is written again one text per transaction: only the text at fault fails, and a
+replay has no second effect.
 
 A STOP or START changes consent through the patients service, which needs a session: those (rare) texts
 take the session path in a worker thread, as every text does on SQLite.
@@ -16,12 +26,16 @@ take the session path in a worker thread, as every text does on SQLite.
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import psycopg
 from fastapi.concurrency import run_in_threadpool
 from psycopg import AsyncClientCursor, AsyncConnection, OperationalError
 from psycopg.errors import UniqueViolation
@@ -38,6 +52,7 @@ from outreach.inbox.service import (
     LOOKUP,
     DuplicateInbound,
     IncomingSms,
+    Plan,
     Received,
     Write,
     lookup_params,
@@ -95,22 +110,43 @@ def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v.value if isinstance(v, Enum) else v for k, v in params.items() if v is not None}
 
 
-class PostgresReceiver(SessionReceiver):
-    """Each text on the event loop, on a pool of autocommit psycopg connections."""
+@dataclass(slots=True)
+class _Waiting:
+    """A text waiting for its batch, when it arrived, and where its outcome goes."""
 
-    def __init__(self, engine: Engine, *, max_size: int = 10) -> None:
+    sms: IncomingSms
+    arrived: datetime
+    outcome: asyncio.Future[Received | _BySession | None]
+
+
+class _BySession:
+    """The outcome of a text that changes consent: the request takes the session path itself."""
+
+
+_BY_SESSION = _BySession()
+
+
+class PostgresReceiver(SessionReceiver):
+    """Texts on the event loop, in batches, on a pool of autocommit psycopg connections."""
+
+    def __init__(self, engine: Engine, *, batches: int = 2, batch_size: int = 32) -> None:
         super().__init__(engine)
         conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        # A text waits at most 10 s for a connection: Twilio gives up on a webhook after 15.
+        # A batch waits at most 10 s for a connection: Twilio gives up on a webhook after 15.
         self.pool = AsyncConnectionPool(
             conninfo,
             min_size=1,
-            max_size=max_size,
+            max_size=batches,
             timeout=10,
             kwargs={"autocommit": True},
             name="outreach-inbound",
             open=False,
         )
+        # At most `batches` batches in flight, each on its own connection.
+        self.batches = batches
+        self.batch_size = batch_size
+        self._waiting: deque[_Waiting] = deque()
+        self._drainers: set[asyncio.Task[None]] = set()
         self._lookup = _Prepared(LOOKUP, "outreach_inbound_lookup")
         self._statements: dict[int, _Prepared] = {}
         # The statements each pooled connection has prepared (a reconnect is a new connection object).
@@ -121,8 +157,93 @@ class PostgresReceiver(SessionReceiver):
         await self.pool.open(wait=False)
 
     async def close(self) -> None:
-        """Close the pool's connections."""
+        """Let the batches in flight finish, then close the pool's connections."""
+        await asyncio.gather(*self._drainers, return_exceptions=True)
         await self.pool.close()
+
+    async def receive(self, sms: IncomingSms) -> Received | None:
+        """Store and act on the text; None when its SID was already stored (a replay: no second effect)."""
+        waiting = _Waiting(sms, utcnow(), asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        # One batch at a time while it keeps up (the fewer, larger batches, the less each text costs);
+        # another only when a whole batch is already waiting behind it (a slow or stuck batch).
+        if not self._drainers or (
+            len(self._drainers) < self.batches and len(self._waiting) >= self.batch_size
+        ):
+            drainer = asyncio.create_task(self._drain())
+            self._drainers.add(drainer)
+            drainer.add_done_callback(self._drainers.discard)
+        outcome = await waiting.outcome
+        if isinstance(outcome, _BySession):
+            return await run_in_threadpool(self._receive_and_commit, sms)
+        return outcome
+
+    async def _drain(self) -> None:
+        """Take batches of the texts waiting, in arrival order, until none wait."""
+        while self._waiting:
+            count = min(len(self._waiting), self.batch_size)
+            batch = [self._waiting.popleft() for _ in range(count)]
+            try:
+                await self._settle(batch)
+            except BaseException as exc:  # every text of the batch gets an answer, even a failure
+                for waiting in batch:
+                    _failed(waiting, exc)
+                if not isinstance(exc, Exception):
+                    raise
+
+    async def _settle(self, batch: list[_Waiting]) -> None:
+        try:
+            await self._retrying(batch)
+        except PoolTimeout:  # no connection to be had: another wait would outlast Twilio's patience
+            raise
+        except psycopg.Error:
+            if len(batch) == 1:
+                raise
+            # Something in the batch was refused and everything rolled back: one text at a time, so only
+            # the text at fault fails (a replayed SID among them simply has no second effect).
+            for waiting in batch:
+                try:
+                    await self._retrying([waiting])
+                except Exception as exc:
+                    _failed(waiting, exc)
+
+    async def _retrying(self, batch: list[_Waiting]) -> None:
+        try:
+            await self._handle(batch)
+        except PoolTimeout:
+            raise
+        except OperationalError:
+            # A pooled connection the server has closed (a restart, an idle timeout) fails at first use,
+            # and Twilio does not retry an inbound webhook that fails. Drop every broken connection and
+            # try once more. If the first try committed before the link broke, the retry meets the
+            # stored SIDs and has no second effect.
+            await self.pool.check()
+            await self._handle([waiting for waiting in batch if not waiting.outcome.done()])
+
+    async def _handle(self, batch: list[_Waiting]) -> None:
+        async with self.pool.connection() as conn:
+            rows = await self._lookup_rows(conn, batch)
+            planned: list[tuple[_Waiting, Plan]] = []
+            for waiting, row in zip(batch, rows, strict=True):
+                decided = plan(sms=waiting.sms, found=row, now=waiting.arrived)
+                if decided.consent is not None:
+                    _settled(waiting, _BY_SESSION)
+                else:
+                    planned.append((waiting, decided))
+            # The same order in every batch: threads are locked in one order, so batches cannot deadlock.
+            planned.sort(key=lambda pair: (pair[0].sms.to_phone, pair[0].sms.from_phone))
+            if not planned:
+                return
+            try:
+                await self._write(conn, [write for _, decided in planned for write in decided.writes])
+            except UniqueViolation:
+                if len(planned) > 1:
+                    raise
+                outcomes: list[Received | None] = [None]  # a replayed SID: all rolled back, no second effect
+            else:
+                outcomes = [decided.received for _, decided in planned]
+        for (waiting, _), outcome in zip(planned, outcomes, strict=True):
+            _settled(waiting, outcome)
 
     def _prepared(self, write: Write) -> _Prepared:
         statement = write.for_dialect("postgresql")
@@ -140,47 +261,39 @@ class PostgresReceiver(SessionReceiver):
                 await conn.execute(statement.prepare)
                 ready.add(statement.name)
 
-    async def _lookup_row(self, conn: AsyncConnection[Any], sms: IncomingSms, now: datetime) -> Any:
-        await self._prepare(conn, [self._lookup])
+    async def _lookup_rows(self, conn: AsyncConnection[Any], batch: list[_Waiting]) -> list[Any]:
+        """`LOOKUP` for every text, as one multi-statement query: a row (or None) per text, in order."""
+        lookup = self._lookup
+        await self._prepare(conn, [lookup])
+        rows = []
         async with AsyncClientCursor(conn) as cursor:
-            await cursor.execute(self._lookup.execute, self._lookup.args(lookup_params(sms, now)))
-            return await cursor.fetchone()
+            # Bound statement by statement (psycopg keeps how to bind each), then sent as one script.
+            script = ";\n".join(
+                cursor.mogrify(lookup.execute, lookup.args(lookup_params(w.sms, w.arrived))) for w in batch
+            )
+            await cursor.execute(script)
+            rows.append(await cursor.fetchone())
+            while cursor.nextset():
+                rows.append(await cursor.fetchone())
+        return rows
 
     async def _write(self, conn: AsyncConnection[Any], writes: list[Write]) -> None:
         """Run the writes as one multi-statement query: one round trip, one implicit transaction."""
         statements = [self._prepared(write) for write in writes]
         await self._prepare(conn, statements)
-        script = ";\n".join(statement.execute for statement in statements)
-        args = [
-            arg
-            for statement, write in zip(statements, writes, strict=True)
-            for arg in statement.args(write.params)
-        ]
         async with AsyncClientCursor(conn) as cursor:
-            await cursor.execute(script, args)
+            script = ";\n".join(
+                cursor.mogrify(statement.execute, statement.args(write.params))
+                for statement, write in zip(statements, writes, strict=True)
+            )
+            await cursor.execute(script)
 
-    async def receive(self, sms: IncomingSms) -> Received | None:
-        """Store and act on the text; None when its SID was already stored (a replay: no second effect)."""
-        try:
-            return await self._receive(sms)
-        except PoolTimeout:  # no connection to be had: another wait would outlast Twilio's patience
-            raise
-        except OperationalError:
-            # A pooled connection the server has closed (a restart, an idle timeout) fails at first use,
-            # and Twilio does not retry an inbound webhook that fails. Drop every broken connection and
-            # try once more. If the first try committed before the link broke, the retry meets the
-            # stored SID and has no second effect.
-            await self.pool.check()
-            return await self._receive(sms)
 
-    async def _receive(self, sms: IncomingSms) -> Received | None:
-        now = utcnow()
-        async with self.pool.connection() as conn:
-            decided = plan(sms=sms, found=await self._lookup_row(conn, sms, now), now=now)
-            if decided.consent is not None:
-                return await super().receive(sms)
-            try:
-                await self._write(conn, decided.writes)
-            except UniqueViolation:  # the SID is stored already: everything before it rolled back
-                return None
-        return decided.received
+def _settled(waiting: _Waiting, outcome: Received | _BySession | None) -> None:
+    if not waiting.outcome.done():  # a request that was cancelled (the caller hung up) is not waiting
+        waiting.outcome.set_result(outcome)
+
+
+def _failed(waiting: _Waiting, exc: BaseException) -> None:
+    if not waiting.outcome.done():
+        waiting.outcome.set_exception(exc)

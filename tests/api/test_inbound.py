@@ -244,6 +244,7 @@ def test_ordinary_message_is_stored_for_the_care_team(
         ({"MessageSid": ""}, "MessageSid is missing"),
         ({"Body": "x" * 1601}, "Body is longer than 1600"),
         ({"From": "+1" * 20}, "From is longer than 32"),
+        ({"Body": "nul \x00 byte"}, "Body contains a NUL character"),
     ],
 )
 def test_missing_or_oversized_fields_are_400_and_nothing_stored(
