@@ -129,7 +129,7 @@ _BY_SESSION = _BySession()
 class PostgresReceiver(SessionReceiver):
     """Texts on the event loop, in batches, on a pool of autocommit psycopg connections."""
 
-    def __init__(self, engine: Engine, *, batches: int = 2, batch_size: int = 32) -> None:
+    def __init__(self, engine: Engine, *, batches: int = 2, batch_size: int = 64) -> None:
         super().__init__(engine)
         conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         # A batch waits at most 10 s for a connection: Twilio gives up on a webhook after 15.
