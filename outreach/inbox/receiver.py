@@ -146,6 +146,7 @@ class PostgresReceiver(SessionReceiver):
         self.batches = batches
         self.batch_size = batch_size
         self._waiting: deque[_Waiting] = deque()
+        self._draining = 0  # drainers running (each takes one batch at a time)
         self._drainers: set[asyncio.Task[None]] = set()
         self._lookup = _Prepared(LOOKUP, "outreach_inbound_lookup")
         self._statements: dict[int, _Prepared] = {}
@@ -167,9 +168,8 @@ class PostgresReceiver(SessionReceiver):
         self._waiting.append(waiting)
         # One batch at a time while it keeps up (the fewer, larger batches, the less each text costs);
         # another only when a whole batch is already waiting behind it (a slow or stuck batch).
-        if not self._drainers or (
-            len(self._drainers) < self.batches and len(self._waiting) >= self.batch_size
-        ):
+        if not self._draining or (self._draining < self.batches and len(self._waiting) >= self.batch_size):
+            self._draining += 1
             drainer = asyncio.create_task(self._drain())
             self._drainers.add(drainer)
             drainer.add_done_callback(self._drainers.discard)
@@ -180,16 +180,21 @@ class PostgresReceiver(SessionReceiver):
 
     async def _drain(self) -> None:
         """Take batches of the texts waiting, in arrival order, until none wait."""
-        while self._waiting:
-            count = min(len(self._waiting), self.batch_size)
-            batch = [self._waiting.popleft() for _ in range(count)]
-            try:
-                await self._settle(batch)
-            except BaseException as exc:  # every text of the batch gets an answer, even a failure
-                for waiting in batch:
-                    _failed(waiting, exc)
-                if not isinstance(exc, Exception):
-                    raise
+        try:
+            while self._waiting:
+                count = min(len(self._waiting), self.batch_size)
+                batch = [self._waiting.popleft() for _ in range(count)]
+                try:
+                    await self._settle(batch)
+                except BaseException as exc:  # every text of the batch gets an answer, even a failure
+                    for waiting in batch:
+                        _failed(waiting, exc)
+                    if not isinstance(exc, Exception):
+                        raise
+        finally:
+            # Counted down in the same step that found nothing waiting (not in a done callback, which runs
+            # later): a text that arrives after this starts a new drainer instead of waiting for none.
+            self._draining -= 1
 
     async def _settle(self, batch: list[_Waiting]) -> None:
         try:
@@ -202,6 +207,8 @@ class PostgresReceiver(SessionReceiver):
             # Something in the batch was refused and everything rolled back: one text at a time, so only
             # the text at fault fails (a replayed SID among them simply has no second effect).
             for waiting in batch:
+                if waiting.outcome.done():  # a change of consent, already handed to its session
+                    continue
                 try:
                     await self._retrying([waiting])
                 except Exception as exc:

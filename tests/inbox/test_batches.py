@@ -172,3 +172,25 @@ def test_two_batches_meeting_the_same_threads_in_opposite_orders_do_not_deadlock
     assert [type(o) for o in outcomes] == [Received] * 6
     # Each batch committed whole, in one transaction.
     assert _transactions_that_stored(engine, first) == _transactions_that_stored(engine, second) == 1
+
+
+def test_a_text_right_after_a_batch_finishes_is_still_handled(engine: Engine) -> None:
+    clinic = create_clinic(engine, phone=CLINIC_PHONE)
+    patient = create_patient(engine, clinic, language="en")
+
+    async def one_after_the_other() -> list[Received | None]:
+        receiver = PostgresReceiver(engine)
+        await receiver.open()
+        try:
+            # The second text arrives in the very step the first one's answer is delivered: as its batch
+            # ends, before anything else has run.
+            first = await receiver.receive(_sms(patient.phone, "first"))
+            async with asyncio.timeout(10):  # in this task, so nothing runs between the two
+                second = await receiver.receive(_sms(patient.phone, "second"))
+            return [first, second]
+        finally:
+            await receiver.close()
+
+    outcomes = asyncio.run(one_after_the_other())
+    assert [type(o) for o in outcomes] == [Received, Received]
+    assert sorted(m.body for m in inbound(engine)) == ["first", "second"]
