@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from outreach.api.twilio_auth import MAX_FORM_BYTES, MAX_FORM_FIELDS, signature_matches, webhook_token
+from outreach.api.twilio_auth import MAX_FORM_BYTES, MAX_FORM_FIELDS, signed_by_twilio
 from outreach.config import Settings
 from outreach.inbox.service import IncomingSms
 
@@ -32,7 +32,7 @@ class _Refused(Exception):
         self.detail = detail
 
 
-def twiml(reply: str | None) -> bytes:
+def _twiml(reply: str | None) -> bytes:
     """TwiML that answers with the reply as one message, or answers nothing."""
     inner = f"<Message>{escape(reply)}</Message>" if reply else ""
     return f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>'.encode()
@@ -84,13 +84,9 @@ async def _sms(scope: Scope, receive: Receive, settings: Settings) -> IncomingSm
     """The text in a validly signed webhook; `_Refused` (400 or 403) before anything is written."""
     headers = dict(scope["headers"])
     form = _form(headers, await _body(headers, receive))
-    url = settings.public_base_url.rstrip("/") + scope["path"]
-    if query := scope.get("query_string", b"").decode("latin-1"):
-        url = f"{url}?{query}"
+    query = scope.get("query_string", b"").decode("latin-1")
     signature = headers.get(b"x-twilio-signature", b"").decode("latin-1")
-    if not signature or not signature_matches(
-        auth_token=webhook_token(settings), url=url, params=form, signature=signature
-    ):
+    if not signed_by_twilio(settings, path=scope["path"], query=query, params=form, signature=signature):
         raise _Refused(403, "invalid or missing X-Twilio-Signature")
     return IncomingSms(
         sid=_field(form, "MessageSid"),
@@ -126,5 +122,5 @@ class InboundWebhook:
         # Committed before the answer goes out, so a STOP that Twilio sees acknowledged has taken effect;
         # a replayed SID (None) gets an empty answer and no second effect.
         received = await state.receiver.receive(sms)
-        reply = twiml(received.reply if received else None)
+        reply = _twiml(received.reply if received else None)
         await _answer(send, 200, b"text/xml; charset=utf-8", reply)

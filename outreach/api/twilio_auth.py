@@ -25,10 +25,16 @@ def webhook_token(settings: Settings) -> str:
     return settings.twilio_auth_token.get_secret_value() or settings.simulator_auth_token
 
 
-def signed_url(settings: Settings, request: Request) -> str:
-    """The URL Twilio signed: our public base plus the path and query it called."""
-    url = settings.public_base_url.rstrip("/") + request.url.path
-    return f"{url}?{request.url.query}" if request.url.query else url
+def signed_by_twilio(
+    settings: Settings, *, path: str, query: str, params: Mapping[str, str], signature: str
+) -> bool:
+    """Whether a webhook's X-Twilio-Signature is valid for the URL Twilio called (our public base plus the
+    path and query it called) and its form; an empty signature never is."""
+    url = settings.public_base_url.rstrip("/") + path
+    url = f"{url}?{query}" if query else url
+    return bool(signature) and signature_matches(
+        auth_token=webhook_token(settings), url=url, params=params, signature=signature
+    )
 
 
 def signature_matches(*, auth_token: str, url: str, params: Mapping[str, str], signature: str) -> bool:
@@ -48,12 +54,8 @@ async def verified_form(request: Request, settings: SettingsDep) -> dict[str, st
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     params = {key: value for key, value in form.items() if isinstance(value, str)}
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not signature_matches(
-        auth_token=webhook_token(settings),
-        url=signed_url(settings, request),
-        params=params,
-        signature=signature,
-    ):
+    path, query = request.url.path, request.url.query
+    if not signed_by_twilio(settings, path=path, query=query, params=params, signature=signature):
         raise HTTPException(403, "invalid or missing X-Twilio-Signature")
     return params
 

@@ -237,10 +237,10 @@ class PostgresReceiver(SessionReceiver):
                     _settled(waiting, _BY_SESSION)
                 else:
                     planned.append((waiting, decided))
-            # The same order in every batch: threads are locked in one order, so batches cannot deadlock.
-            planned.sort(key=lambda pair: (pair[0].sms.to_phone, pair[0].sms.from_phone))
             if not planned:
                 return
+            # The same order in every batch: threads are locked in one order, so batches cannot deadlock.
+            planned.sort(key=lambda pair: (pair[0].sms.to_phone, pair[0].sms.from_phone))
             try:
                 await self._write(conn, [write for _, decided in planned for write in decided.writes])
             except UniqueViolation:
