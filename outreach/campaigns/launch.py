@@ -1,6 +1,6 @@
 """Launching a campaign: every enrolled patient's rows planned and written to the outbox in one transaction.
 
-Patients are read in chunks by id (keyset), planned in memory with cached send times and texts, and
+Patients (and, for reminders, their upcoming visits) come from one query read in chunks, planned in memory with cached send times and texts, and
 written with PostgreSQL COPY (executemany on SQLite). The whole launch runs in the caller's transaction,
 so a launch that fails part-way leaves no rows behind.
 """
@@ -69,49 +69,30 @@ def excluded_counts(*, session: Session, campaign: Campaign, now: datetime) -> d
 def recipients(
     *, session: Session, campaign: Campaign, now: datetime, chunk: int = CHUNK
 ) -> Iterator[list[Recipient]]:
-    """Enrolled patients who can be texted, a chunk at a time (one entry per upcoming visit for reminders)."""
-    last = uuid.UUID(int=0)
-    reminder = campaign.kind == CampaignKind.REMINDER
-    while True:
-        ids = list(
-            session.exec(
-                select(Enrollment.patient_id)
-                .where(Enrollment.campaign_id == campaign.id, col(Enrollment.patient_id) > last)
-                .order_by(col(Enrollment.patient_id))
-                .limit(chunk)
+    """Enrolled patients who can be texted, a chunk at a time (one entry per upcoming visit for reminders).
+
+    One query, read in chunks as planning needs them (a server-side cursor on PostgreSQL), not a query
+    per chunk with the chunk's ids spelled out. It runs on the session's connection as plain rows: the
+    outbox COPY of one chunk goes over the same connection between two fetches.
+    """
+    enrolled = select(Enrollment.patient_id).where(Enrollment.campaign_id == campaign.id)
+    fields = [col(Patient.id), col(Patient.given_name), col(Patient.language), col(Patient.timezone)]
+    query = sa_select(*fields).where(col(Patient.id).in_(enrolled), can_text())
+    if campaign.kind == CampaignKind.REMINDER:
+        query = (
+            query.add_columns(col(Appointment.id), col(Appointment.starts_at), col(Appointment.location))
+            .join(Appointment, col(Appointment.patient_id) == col(Patient.id))
+            .where(
+                col(Appointment.starts_at) > now,
+                col(Appointment.status) != AppointmentStatus.CANCELLED,
             )
+            .order_by(col(Patient.id), col(Appointment.starts_at))
         )
-        if not ids:
-            return
-        last = ids[-1]
-        yield _load(session=session, ids=ids, reminder=reminder, now=now)
-
-
-def _load(*, session: Session, ids: list[uuid.UUID], reminder: bool, now: datetime) -> list[Recipient]:
-    """The planning fields of these patients (and their upcoming visits, for reminders)."""
-    fields = (col(Patient.id), col(Patient.given_name), col(Patient.language), col(Patient.timezone))
-    if not reminder:
-        rows = session.execute(select(*fields).where(col(Patient.id).in_(ids), can_text())).all()
-        return [Recipient(*row) for row in rows]
-    visits = session.execute(
-        sa_select(
-            col(Patient.id),
-            col(Patient.given_name),
-            col(Patient.language),
-            col(Patient.timezone),
-            col(Appointment.id),
-            col(Appointment.starts_at),
-            col(Appointment.location),
-        )
-        .join(Appointment, col(Appointment.patient_id) == col(Patient.id))
-        .where(
-            col(Patient.id).in_(ids),
-            can_text(),
-            col(Appointment.starts_at) > now,
-            col(Appointment.status) != AppointmentStatus.CANCELLED,
-        )
-    ).all()
-    return [Recipient(*row) for row in visits]
+    else:
+        query = query.order_by(col(Patient.id))
+    result = session.connection().execute(query, execution_options={"yield_per": chunk})
+    for part in result.partitions():
+        yield [Recipient(*row) for row in part]
 
 
 def _outcome(row: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from outreach.db import session_scope
 from outreach.errors import Conflict
 from outreach.messaging.models import MessageStatus
-from outreach.patients.models import Patient
+from outreach.patients.models import Appointment, Patient
 from tests.campaigns.support import book, enroll, launch_now, make_campaign, outbox
 from tests.factories import create_clinic, create_patient
 
@@ -138,6 +138,26 @@ def test_patients_without_consent_are_excluded_and_counted(engine: Engine) -> No
     assert enrolled.excluded == {"consent_revoked": 1, "consent_unknown": 1}
     assert report.scheduled == 2
     assert len(outbox(engine, campaign.id)) == 2
+
+
+def test_a_launch_read_in_small_chunks_gives_every_visit_its_row_once(engine: Engine) -> None:
+    clinic = create_clinic(engine)
+    patients = [create_patient(engine, clinic, language="en") for _ in range(7)]
+    visits = {book(engine, clinic, p.id, NOW + timedelta(days=d)): p.id for p in patients for d in (3, 5)}
+    campaign = make_campaign(engine, clinic, now=NOW)
+    enroll(engine, campaign, now=NOW)
+    opted_out, cancelled = patients[3].id, next(v for v, p in visits.items() if p == patients[5].id)
+    with session_scope(engine) as session:
+        session.execute(update(Patient).where(Patient.id == opted_out).values(consent="revoked"))  # type: ignore[arg-type]
+        session.execute(update(Appointment).where(Appointment.id == cancelled).values(status="cancelled"))  # type: ignore[arg-type]
+
+    report = launch_now(engine, campaign, now=NOW, chunk=3)  # a patient's two visits straddle chunks
+
+    rows = outbox(engine, campaign.id)
+    expected = {(p, v) for v, p in visits.items() if p != opted_out and v != cancelled}
+    assert sorted((r.patient_id, r.appointment_id) for r in rows) == sorted(expected)
+    assert report.scheduled == len(expected) == 11
+    assert report.excluded == {"consent_revoked": 1}
 
 
 def test_a_failed_launch_leaves_no_rows_and_the_campaign_a_draft(engine: Engine) -> None:
