@@ -1,8 +1,8 @@
 """Launching a campaign: every enrolled patient's rows planned and written to the outbox in one transaction.
 
-Patients (and, for reminders, their upcoming visits) come from one query read in chunks, planned in memory with cached send times and texts, and
-written with PostgreSQL COPY (executemany on SQLite). The whole launch runs in the caller's transaction,
-so a launch that fails part-way leaves no rows behind.
+Patients (and, for reminders, their upcoming visits) come from one query read in chunks, are planned in
+memory with cached send times and texts, and are written with PostgreSQL COPY (executemany on SQLite).
+The whole launch runs in the caller's transaction, so a launch that fails part-way leaves no rows behind.
 """
 
 from __future__ import annotations
