@@ -241,9 +241,12 @@ def _free_port() -> int:
 
 def _serve(target: str, env: dict[str, str], workers: int, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
-    args = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-            "--log-level", "warning"]  # fmt: skip
+    # Served the way `outreach serve` serves (each worker on its own SO_REUSEPORT socket).
+    serve = (
+        f"from outreach.serving import serve; serve({target!r}, factory=True, host='127.0.0.1', port={port}, "
+        f"workers={workers}, loop='uvloop', http='httptools', access_log=False, log_level='warning')"
+    )
+    args = [sys.executable, "-c", serve]
     proc = subprocess.Popen(args, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -49,7 +49,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Server processes (about one per core).")] = 1,
 ) -> None:
     """Serve the HTTP API (migrates first in dev mode)."""
-    import uvicorn
+    from outreach.serving import serve as serve_app
 
     settings = _settings(migrate=True)
     try:
@@ -57,7 +57,7 @@ def serve(
     except ConfigError as exc:
         err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    uvicorn.run(
+    serve_app(
         "outreach.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
     )
 
