@@ -105,6 +105,18 @@ class Thread(SQLModel, table=True):
             postgresql_where=text("status IN ('open', 'claimed')"),
             sqlite_where=text("status IN ('open', 'claimed')"),
         ),
+        # The queue filtered to one language or a coordinator's languages: the matching active threads
+        # straight from the index, not every active thread's row read to check its language.
+        Index(
+            "ix_inbox_thread_active_language",
+            "clinic_id",
+            "language",
+            "priority_rank",
+            "waiting_since",
+            "id",
+            postgresql_where=text("status IN ('open', 'claimed')"),
+            sqlite_where=text("status IN ('open', 'claimed')"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
