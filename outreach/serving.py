@@ -6,8 +6,9 @@ proxy, Twilio, a load generator) then often land almost all on one worker while 
 `python -m bench inbound`, nine tenths of the CPU went to one of two workers, whose event loop became
 the bottleneck. Here each worker listens on a socket of its own, bound to the same address with
 SO_REUSEPORT, and the kernel spreads new connections between them by a hash of each connection's
-addresses. uvicorn's supervisor still starts, watches and restarts the workers; the socket it hands each
-one arrives in the worker as a fresh listener of its own.
+addresses (Linux lets only processes of the same user join such a group). uvicorn's supervisor still
+starts, watches and restarts the workers; the socket it hands each one arrives in the worker as a fresh
+listener of its own.
 """
 
 from __future__ import annotations
