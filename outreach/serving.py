@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 from typing import Any
 
 import uvicorn
@@ -40,7 +41,8 @@ def _bind(family: socket.AddressFamily, address: Any, kind: type[socket.socket] 
 
 def serve(app: str, *, host: str, port: int, workers: int = 1, **options: Any) -> None:
     """Serve `app` (an import string) on host:port; several workers each listen on their own socket."""
-    if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
+    # Only Linux spreads connections over a SO_REUSEPORT group; elsewhere keep uvicorn's shared socket.
+    if workers <= 1 or not sys.platform.startswith("linux"):
         uvicorn.run(app, host=host, port=port, workers=workers, **options)
         return
     config = uvicorn.Config(app, host=host, port=port, workers=workers, **options)
