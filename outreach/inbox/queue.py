@@ -2,6 +2,8 @@
 
 The list is ordered by priority, then by how long the thread has waited, then by id; pagination is by
 keyset on that order, so the first page is one walk of an index and page 1000 costs what page 1 does.
+A page is found on the ordering columns alone (an index-only walk; "my languages" one walk per language,
+merged), and only its threads are then read with their patients and holders.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, literal_column, tuple_
+from sqlalchemy import func, literal, literal_column, tuple_, union_all
 from sqlalchemy import select as sql_select
 from sqlalchemy.sql.elements import ColumnClause
 from sqlmodel import Session, col
@@ -94,26 +96,43 @@ def _decode(cursor: str) -> tuple[int, datetime, uuid.UUID]:
         raise Invalid("cursor", "is not a cursor this API gave out") from exc
 
 
-def _query(filters: Filters, clinic_id: uuid.UUID, languages: tuple[str, ...]) -> Any:
-    holder_name = func.coalesce(CoordinatorProfile.display_name, ApiKey.name)
-    query = (
-        sql_select(Thread, col(Patient.given_name), col(Patient.family_name), col(Patient.phone), holder_name)
-        .outerjoin(Patient, col(Patient.id) == Thread.patient_id)
-        .outerjoin(CoordinatorProfile, col(CoordinatorProfile.api_key_id) == Thread.claimed_by)
-        .outerjoin(ApiKey, col(ApiKey.id) == Thread.claimed_by)
-        .where(col(Thread.clinic_id) == clinic_id, col(Thread.status).in_(filters.status))
-    )
+_ORDER = (col(Thread.priority_rank), col(Thread.waiting_since), col(Thread.id))
+
+
+def _matching(filters: Filters, clinic_id: uuid.UUID, after: str | None) -> Any:
+    """The threads that match the filters (their ordering columns), after the cursor's thread."""
+    query = sql_select(*_ORDER).where(col(Thread.clinic_id) == clinic_id)
     if set(filters.status) <= set(ACTIVE):
         query = query.where(_ACTIVE_SQL)
+    if set(filters.status) != set(ACTIVE):  # the same condition twice misleads the planner's estimates
+        query = query.where(col(Thread.status).in_(filters.status))
     if filters.priority is not None:
         query = query.where(col(Thread.priority_rank) == PRIORITY_RANK[filters.priority])
     if filters.language is not None:
         query = query.where(col(Thread.language) == negotiate(filters.language).language)
     if filters.campaign_id is not None:
         query = query.where(col(Thread.campaign_id) == filters.campaign_id)
-    if filters.mine:
-        query = query.where(col(Thread.language).in_(languages))
+    if after:
+        rank, since, ident = _decode(after)
+        query = query.where(tuple_(*_ORDER) > tuple_(rank, literal(since, UTCDateTime()), ident))
     return query
+
+
+def _page(
+    filters: Filters, clinic_id: uuid.UUID, languages: tuple[str, ...], after: str | None, size: int
+) -> Any:
+    """The page's threads in queue order, found on the ordering columns alone (one index walk)."""
+    query = _matching(filters, clinic_id, after)
+    if filters.mine:
+        # One ordered walk per language the coordinator reads, each as long as the page, then merged:
+        # the page is among them, and no other thread in those languages is read or sorted.
+        walks = [
+            sql_select(query.where(col(Thread.language) == language).order_by(*_ORDER).limit(size).subquery())
+            for language in languages
+        ]
+        query = sql_select(union_all(*walks).subquery()) if walks else query.where(literal(False))
+    # The page's selected columns are the ordering columns, in order.
+    return query.order_by(*query.selected_columns).limit(size).subquery()
 
 
 def list_threads(
@@ -127,15 +146,17 @@ def list_threads(
 ) -> ThreadPage:
     """One page of the clinic's queue: most urgent first, then longest waiting."""
     languages = languages_of(session=session, clinic_id=clinic_id, key_id=key_id)
-    query = _query(filters, clinic_id, languages)
-    if cursor:
-        rank, since, ident = _decode(cursor)
-        query = query.where(
-            tuple_(col(Thread.priority_rank), col(Thread.waiting_since), col(Thread.id))
-            > tuple_(rank, literal(since, UTCDateTime()), ident)
-        )
-    order = (col(Thread.priority_rank), col(Thread.waiting_since), col(Thread.id))
-    rows = session.execute(query.order_by(*order).limit(limit + 1)).all()
+    page = _page(filters, clinic_id, languages, cursor, limit + 1)
+    holder_name = func.coalesce(CoordinatorProfile.display_name, ApiKey.name)
+    query = (
+        sql_select(Thread, col(Patient.given_name), col(Patient.family_name), col(Patient.phone), holder_name)
+        .join(page, page.c.id == Thread.id)
+        .outerjoin(Patient, col(Patient.id) == Thread.patient_id)
+        .outerjoin(CoordinatorProfile, col(CoordinatorProfile.api_key_id) == Thread.claimed_by)
+        .outerjoin(ApiKey, col(ApiKey.id) == Thread.claimed_by)
+        .order_by(*_ORDER)
+    )
+    rows = session.execute(query).all()
     items = [to_public(row[0], languages=languages, patient=row[1:4], holder=row[4]) for row in rows[:limit]]
     more = len(rows) > limit
     return ThreadPage(items=items, next_cursor=_encode(rows[limit - 1][0]) if more else None)

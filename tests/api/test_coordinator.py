@@ -66,6 +66,31 @@ def test_filters_and_my_languages_with_the_interpreter_flag(
     assert bad.json()["detail"][0]["field"] == "languages.0"
 
 
+def test_my_languages_pages_through_every_language_i_read_in_queue_order(
+    client: TestClient, settings: Settings, engine: Engine
+) -> None:
+    clinic = create_clinic(engine, phone=CLINIC_PHONE)
+    languages = ["es", "en", "vi", "en", "es", "vi", "es", "en", "vi", "en"]
+    people = [
+        create_patient(engine, clinic, language=tag, given_name=f"P{i}") for i, tag in enumerate(languages)
+    ]
+    for person in people:  # each waits longer than the next
+        text_in(client, settings, "a question", sender=person.phone)
+    text_in(client, settings, "I can't breathe", sender=people[7].phone)  # urgent: first of all
+    headers = coordinator(engine, clinic)
+    client.put("/coordinator/me", json={"display_name": "Rosa", "languages": ["en", "es"]}, headers=headers)
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(6):
+        params = {"mine": True, "limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/coordinator/threads", params=params, headers=headers).json()
+        seen += [item["patient_name"].split()[0] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["P7", "P0", "P1", "P3", "P4", "P6", "P9"]
+
+
 def test_claim_is_exclusive_and_names_the_holder(
     client: TestClient, settings: Settings, engine: Engine
 ) -> None:
