@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
@@ -41,7 +44,9 @@ def _served_by(connections: list[HTTPConnection]) -> Counter[str]:
     return served
 
 
-def test_workers_share_a_clients_keep_alive_connections(tmp_path: Path) -> None:
+@contextmanager
+def two_workers(tmp_path: Path) -> Iterator[int]:
+    """`serve` with two workers in a child process; yields its port once both workers answer."""
     port = free_port()
     code = (
         f"from outreach.serving import serve; serve('tests.test_serving:which_process', host='127.0.0.1', "
@@ -50,23 +55,45 @@ def test_workers_share_a_clients_keep_alive_connections(tmp_path: Path) -> None:
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        seen: set[str] = set()
-        while len(seen) < 2:  # until both workers listen
-            assert time.monotonic() < deadline, "the two workers never both answered"
-            try:
-                seen |= set(_served_by([HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(8)]))
-            except OSError:
-                time.sleep(0.2)
-
-        served = _served_by([HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(32)])
-
-        assert len(served) == 2
-        # An even hash puts fewer than 4 of 32 on one worker about once in 400,000 runs.
-        assert min(served.values()) >= 4, served
+        _wait_for_workers(port, lambda pids: len(pids) == 2)
+        yield port
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def _wait_for_workers(port: int, enough: Callable[[set[str]], bool]) -> set[str]:
+    """The worker processes seen answering, once `enough` of them have been seen."""
+    deadline = time.monotonic() + 30
+    seen: set[str] = set()
+    while not enough(seen):
+        assert time.monotonic() < deadline, f"the workers seen answering were only {seen}"
+        try:
+            seen |= set(_served_by([HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(8)]))
+        except OSError:
+            time.sleep(0.2)
+    return seen
+
+
+def test_workers_share_a_clients_keep_alive_connections(tmp_path: Path) -> None:
+    with two_workers(tmp_path) as port:
+        served = _served_by([HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(32)])
+
+    assert len(served) == 2
+    # An even hash puts fewer than 4 of 32 on one worker about once in 400,000 runs.
+    assert min(served.values()) >= 4, served
+
+
+def test_a_worker_that_dies_is_replaced_and_the_replacement_takes_connections(tmp_path: Path) -> None:
+    with two_workers(tmp_path) as port:
+        first = set(_served_by([HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(32)]))
+        dead = min(first)
+        os.kill(int(dead), signal.SIGKILL)
+
+        after = _wait_for_workers(port, lambda pids: len(pids - first) >= 1)
+
+        assert dead not in _served_by([HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(32)])
+    assert len(after - first) == 1  # the replacement, on a listening socket of its own
 
 
 def test_a_port_another_program_listens_on_stops_the_server_at_once() -> None:
