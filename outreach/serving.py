@@ -16,22 +16,23 @@ from __future__ import annotations
 import logging
 import socket
 import sys
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 log = logging.getLogger("uvicorn.error")
+_Socket = TypeVar("_Socket", bound=socket.socket)
 
 
 class _OwnListener(socket.socket):
     """A bound socket that each worker process receives as a new socket bound to the same address."""
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_bind, (self.family, self.getsockname()))
+        return (_bind, (self.family, self.getsockname(), socket.socket))
 
 
-def _bind(family: socket.AddressFamily, address: Any, kind: type[socket.socket] = socket.socket) -> Any:
+def _bind(family: socket.AddressFamily, address: Any, kind: type[_Socket]) -> _Socket:
     sock = kind(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
