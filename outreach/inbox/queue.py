@@ -121,7 +121,7 @@ def _matching(filters: Filters, clinic_id: uuid.UUID, after: str | None) -> Any:
 def _page(
     filters: Filters, clinic_id: uuid.UUID, languages: tuple[str, ...], after: str | None, size: int
 ) -> Any:
-    """The page's threads in queue order, found on the ordering columns alone (one index walk)."""
+    """The page's threads in queue order (limit `size`), found on their ordering columns alone."""
     query = _matching(filters, clinic_id, after)
     if filters.mine:
         # One ordered walk per language the coordinator reads, each as long as the page, then merged:
