@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -11,6 +13,22 @@ from outreach.inbox.models import InboxAudit
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from tests.factories import create_clinic, create_patient
 from tests.inbox.support import CLINIC_PHONE, coordinator, text_in, threads
+
+
+def _given_names_page_by_page(
+    client: TestClient, headers: dict[str, str], params: dict[str, Any], *, pages: int
+) -> list[str]:
+    """The patients' given names down the queue, following the cursor for at most `pages` pages."""
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(pages):
+        query = params | ({"cursor": cursor} if cursor else {})
+        page = client.get("/coordinator/threads", params=query, headers=headers).json()
+        seen += [item["patient_name"].split()[0] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    return seen
 
 
 def test_queue_is_urgent_first_then_longest_waiting_and_pages_by_cursor(
@@ -23,15 +41,7 @@ def test_queue_is_urgent_first_then_longest_waiting_and_pages_by_cursor(
     text_in(client, settings, "I can't breathe", sender=people[5].phone)
     text_in(client, settings, "3", sender=people[6].phone)
     headers = coordinator(engine, clinic)
-    seen: list[str] = []
-    cursor: str | None = None
-    for _ in range(5):
-        params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
-        page = client.get("/coordinator/threads", params=params, headers=headers).json()
-        seen += [item["patient_name"].split()[0] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    seen = _given_names_page_by_page(client, headers, {"limit": 3}, pages=5)
     assert seen == ["P5", "P6", "P0", "P1", "P2", "P3", "P4"]
 
 
@@ -79,15 +89,7 @@ def test_my_languages_pages_through_every_language_i_read_in_queue_order(
     text_in(client, settings, "I can't breathe", sender=people[7].phone)  # urgent: first of all
     headers = coordinator(engine, clinic)
     client.put("/coordinator/me", json={"display_name": "Rosa", "languages": ["en", "es"]}, headers=headers)
-    seen: list[str] = []
-    cursor: str | None = None
-    for _ in range(6):
-        params = {"mine": True, "limit": 2} | ({"cursor": cursor} if cursor else {})
-        page = client.get("/coordinator/threads", params=params, headers=headers).json()
-        seen += [item["patient_name"].split()[0] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    seen = _given_names_page_by_page(client, headers, {"mine": True, "limit": 2}, pages=6)
     assert seen == ["P7", "P0", "P1", "P3", "P4", "P6", "P9"]
 
 
