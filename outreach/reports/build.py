@@ -41,13 +41,12 @@ def shown_counts(kind: str) -> list[str]:
 def suppression(rows: dict[str, dict[str, int]], total: dict[str, int], names: list[str]) -> Marks:
     """Marks for every group's counts and the total's (see the module docstring)."""
     keys = list(rows)
-    counted = [n for n in names if n != "segments"]
     marks: Marks = {k: dict.fromkeys(names) for k in [*keys, "__total__"]}
     table = {**rows, "__total__": total}
     partitions = [(whole, [p for p in parts if p in names]) for whole, parts in figures.PARTITIONS]
     for _ in range(10):  # until nothing changes: each pass can only add marks
         before = sum(m is not None for row in marks.values() for m in row.values())
-        for name in counted:
+        for name in names:
             column = suppress_cells([rows[k][name] for k in keys], already=[marks[k][name] for k in keys])
             for k, mark in zip(keys, column, strict=True):
                 marks[k][name] = mark
@@ -80,7 +79,8 @@ def _group(
     key: str, by: str, counts: dict[str, int], marks: dict[str, Suppressed | None], *, kind: str, cost: float
 ) -> GroupOut:
     rates = {r.name: _rate(counts, marks, r) for r in figures.RATES if kind in r.kinds or kind == "all"}
-    spend = counts["segments"] * cost
+    # Spend is segments × a published price: hidden with the segments it would reveal.
+    spend = None if marks.get("segments") else counts["segments"] * cost
     return GroupOut(
         key=key,
         label="All patients" if key == "__total__" else label(by, key),
@@ -88,8 +88,10 @@ def _group(
         suppressed={name: str(mark) for name, mark in marks.items() if mark is not None},
         rates=rates,
         flagged=[],
-        estimated_cost=round(spend, 4),
-        cost_per_patient=round(spend / counts["targeted"], 4) if counts["targeted"] else None,
+        estimated_cost=None if spend is None else round(spend, 4),
+        cost_per_patient=round(spend / counts["targeted"], 4)
+        if spend is not None and counts["targeted"] and not marks.get("targeted")
+        else None,
     )
 
 

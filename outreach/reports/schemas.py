@@ -37,7 +37,7 @@ class GroupOut(BaseModel):
     suppressed: dict[str, str] = Field(description="count name → small_cell (shown '<11') or complementary")
     rates: dict[str, RateOut]
     flagged: list[str] = Field(description="names of the rates flagged as a disparity")
-    estimated_cost: float
+    estimated_cost: float | None
     cost_per_patient: float | None
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -16,7 +16,7 @@ from outreach.clinics.models import Clinic
 from outreach.db import session_scope
 from outreach.inbox.models import InboundMessage
 from outreach.messaging.models import OutboundMessage
-from outreach.patients.models import Patient
+from outreach.patients.models import Appointment, Patient
 
 SENT_AT = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 _n = itertools.count(1)
@@ -116,3 +116,32 @@ def replies(
             for m in answering
         ]  # fmt: skip
         session.execute(insert(InboundMessage), rows)
+
+
+def visits(engine: Engine, clinic: Clinic, to: list[uuid.UUID], *, at: datetime) -> None:
+    """A booked visit for each patient."""
+    rows = [
+        {"id": uuid.uuid4(), "clinic_id": clinic.id, "patient_id": p, "starts_at": at, "location": "",
+         "status": "booked", "created_at": SENT_AT}
+        for p in to
+    ]  # fmt: skip
+    with session_scope(engine) as session:
+        session.execute(insert(Appointment), rows)
+
+
+def update_patients(engine: Engine, ids: list[uuid.UUID], **values: Any) -> None:
+    """Change these patients' columns (as a later consent change or a bounced number would)."""
+    with session_scope(engine) as session:
+        session.execute(update(Patient).where(col(Patient.id).in_(ids)).values(**values))
+
+
+def mark_texts(engine: Engine, campaign_id: uuid.UUID, *, status: str, at: datetime = SENT_AT) -> None:
+    """Move every scheduled text of a campaign to a state, as the sender and the carrier would."""
+    with session_scope(engine) as session:
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                col(OutboundMessage.campaign_id) == campaign_id, col(OutboundMessage.status) == "scheduled"
+            )
+            .values(status=status, sent_at=at)
+        )
