@@ -8,7 +8,7 @@ count is null too and never flagged.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -18,9 +18,12 @@ from outreach.errors import Invalid, NotFound
 from outreach.reports import figures
 from outreach.reports.groups import NO_TEXT, clinic_languages, clinic_of, label
 from outreach.reports.queries import Scope, count_groups
-from outreach.reports.schemas import FlagOut, GroupOut, RateOut, ReportOut, RuleOut
+from outreach.reports.responses import DIMENSIONS as RESPONSE_DIMENSIONS
+from outreach.reports.responses import response_times
+from outreach.reports.schemas import FlagOut, GroupOut, RateOut, ReportOut, RuleOut, WeekCell
 from outreach.reports.scope import day_start
 from outreach.reports.stats import SMALL_CELL, FlagRule, Suppressed, disparity_flags, suppress_cells, wilson
+from outreach.reports.trend import weekly_trend
 
 Marks = dict[str, dict[str, Suppressed | None]]
 _BY_KIND: dict[str, frozenset[str]] = {
@@ -152,6 +155,11 @@ def outcome_report(
     total = {name: sum(r[name] for r in rows.values()) for name in figures.COUNT_NAMES}
     marks = suppression({k: {n: r[n] for n in names} for k, r in rows.items()}, total, names)
     groups = [_group(k, by, r, marks[k], kind=kind, cost=clinic.cost_per_segment) for k, r in rows.items()]
+    waits = (
+        response_times(session=session, scope=scope, by=by, languages=languages)
+        if by in RESPONSE_DIMENSIONS
+        else []
+    )
     rule = FlagRule(
         threshold_pp=settings.report_flag_threshold_pp, min_group_size=settings.report_min_group_size
     )
@@ -176,4 +184,28 @@ def outcome_report(
         counts=names,
         groups=groups,
         total=_group("__total__", by, total, marks["__total__"], kind=kind, cost=clinic.cost_per_segment),
+        response_times=waits,
+    )
+
+
+def report_trend(
+    *,
+    session: Session,
+    settings: Settings,
+    clinic_id: uuid.UUID,
+    date_from: date | None,
+    date_to: date | None,
+    now: datetime,
+) -> list[WeekCell]:
+    """The clinic's weekly delivered and confirmed rates by language (default: the last 12 weeks)."""
+    clinic = clinic_of(session, clinic_id)
+    start = date_from or (now.date() - timedelta(weeks=12))
+    scope = Scope(
+        clinic_id=clinic_id,
+        start=day_start(start, clinic.timezone),
+        end=day_start(date_to, clinic.timezone),
+        reply_days=settings.report_reply_days,
+    )
+    return weekly_trend(
+        session=session, scope=scope, languages=clinic_languages(session=session, clinic=clinic)
     )

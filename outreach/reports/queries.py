@@ -63,7 +63,7 @@ def within_days(later: Any, earlier: Any, days: int, dialect: str) -> ColumnElem
     )
 
 
-def _replies(scope: Scope, dialect: str) -> Subquery:
+def replies_subquery(scope: Scope, dialect: str) -> Subquery:
     """Per answered text of the scope: whether the patient replied, confirmed, asked to cancel, ..."""
     sent = OutboundMessage.__table__.alias("answered")  # type: ignore[attr-defined]
     i = InboundMessage.__table__.c  # type: ignore[attr-defined]
@@ -96,7 +96,7 @@ def _failure_group(code: Any) -> ColumnElement[str]:
 def _per_patient(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Subquery:
     """Flags and sums per patient (and per text group when `by` belongs to texts)."""
     o = col
-    r = _replies(scope, dialect)
+    r = replies_subquery(scope, dialect)
     status = o(OutboundMessage.status)
     sent = status.in_([s.value for s in HANDED_TO_CARRIER])
     answered = r.c.message_id.is_not(None)

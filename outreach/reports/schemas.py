@@ -51,6 +51,32 @@ class RuleOut(BaseModel):
     small_cell: int
 
 
+class ResponseTimes(BaseModel):
+    """One group's waits, in seconds; null when the group has fewer than 11 threads."""
+
+    key: str
+    label: str
+    threads: int | None
+    answered: int | None
+    first_reply_median_s: float | None
+    first_reply_p90_s: float | None
+    resolved: int | None
+    resolution_median_s: float | None
+    resolution_p90_s: float | None
+
+
+class WeekCell(BaseModel):
+    """One language in one week."""
+
+    week: date
+    key: str
+    label: str
+    texts_sent: int | None
+    delivered_rate: float | None
+    reminders_delivered: int | None
+    confirmed_rate: float | None
+
+
 class ReportOut(BaseModel):
     """The outcome report for a campaign or a clinic's date range, grouped by one dimension."""
 
@@ -67,3 +93,6 @@ class ReportOut(BaseModel):
     counts: list[str] = Field(description="the count names shown, in funnel order")
     groups: list[GroupOut]
     total: GroupOut
+    response_times: list[ResponseTimes] = Field(
+        default_factory=list, description="by language or interpreter only: waits for a person's reply"
+    )

@@ -105,13 +105,13 @@ def replies(
     """A reply of this kind to each text, `after` it was sent."""
     with session_scope(engine) as session:
         found = session.exec(select(OutboundMessage).where(col(OutboundMessage.id).in_(answering)))
-        sent = {m.id: m.patient_id for m in found}
+        sent = {m.id: (m.patient_id, m.sent_at or m.send_at) for m in found}
         rows = [
             {
                 "id": uuid.uuid4(), "provider_sid": f"SM{uuid.uuid4().hex}", "clinic_id": clinic.id,
-                "patient_id": sent[m], "from_phone": "+12025550000", "to_phone": clinic.phone, "body": "1",
+                "patient_id": sent[m][0], "from_phone": "+12025550000", "to_phone": clinic.phone, "body": "1",
                 "language": "en", "kind": kind, "answer": answer, "priority": "normal",
-                "received_at": SENT_AT + after, "in_reply_to_id": m,
+                "received_at": sent[m][1] + after, "in_reply_to_id": m,
             }
             for m in answering
         ]  # fmt: skip
