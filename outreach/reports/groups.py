@@ -10,9 +10,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, case, cast, func, literal
+from sqlalchemy import ColumnElement, String, case, cast, func, literal, union_all
+from sqlalchemy.sql import Subquery
 from sqlmodel import Session, col, select
 
 from outreach import i18n
@@ -47,7 +49,7 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Languages:
     """A clinic's patient tags mapped to languages, and the languages its coordinators read."""
 
@@ -60,10 +62,16 @@ class Languages:
             return func.lower(col(Patient.language))
         return case(self.tags, value=col(Patient.language), else_=func.lower(col(Patient.language)))
 
+    @cached_property
+    def catalogs(self) -> Subquery:
+        """(tag, catalog) for every patient tag: a small table to join, not a CASE per text."""
+        rows = [select(literal(tag).label("tag"), literal(own_catalog(tag) or "").label("catalog"))
+                for tag in self.tags] or [select(literal("").label("tag"), literal("").label("catalog"))]  # fmt: skip
+        return union_all(*rows).subquery("catalogs") if len(rows) > 1 else rows[0].subquery("catalogs")
+
     def own_catalog(self) -> ColumnElement[Any]:
-        """The catalog of the patient's own language, or '' when outreach has none for it."""
-        owned = {tag: own_catalog(tag) or "" for tag in self.tags}
-        return case(owned, value=col(Patient.language), else_="") if owned else literal("")
+        """The catalog of the patient's own language, or '' (the query joins `catalogs` on the tag)."""
+        return func.coalesce(self.catalogs.c.catalog, "")
 
     def interpreter(self) -> ColumnElement[Any]:
         """Recorded interpreter need; else needed when no coordinator reads the patient's language."""

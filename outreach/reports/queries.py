@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Interval, Select, and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.sql import Subquery
 from sqlmodel import Session, col
 
@@ -24,6 +24,7 @@ from outreach.patients.models import ConsentStatus, Patient
 from outreach.reports.figures import FAILURE_GROUPS, FAILURE_OTHER
 from outreach.reports.groups import NO_TEXT, PER_TEXT, Languages, as_text, key_expression
 
+REPORT_WORK_MEM = "64MB"
 HANDED_TO_CARRIER = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.FAILED, MessageStatus.UNKNOWN)
 
 
@@ -56,36 +57,43 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def within_days(later: Any, earlier: Any, days: int, dialect: str) -> ColumnElement[bool]:
     """later ≤ earlier + days, on PostgreSQL and on SQLite (which stores times as ISO text)."""
     if dialect == "postgresql":
-        return and_(later >= earlier, later <= earlier + func.make_interval(0, 0, 0, days))
-    return and_(
-        func.julianday(later) >= func.julianday(earlier),
-        func.julianday(later) <= func.julianday(earlier) + days,
-    )
+        return later <= earlier + literal(timedelta(days=days), Interval())
+    return func.julianday(later) <= func.julianday(earlier) + days
 
 
-def replies_subquery(scope: Scope, dialect: str) -> Subquery:
-    """Per answered text of the scope: whether the patient replied, confirmed, asked to cancel, ..."""
-    sent = OutboundMessage.__table__.alias("answered")  # type: ignore[attr-defined]
+REPLY_KINDS = ("any", "confirm", "cancel", "optout", "a1", "a2", "a3")
+
+
+def replies_subquery(scope: Scope) -> Subquery:
+    """Per text the clinic's patients answered: when the first reply of each kind came.
+
+    Read from the inbound texts alone (an answer names the text it answers); the reply window is applied
+    where the text's own send time is at hand, so the outbox is read once.
+    """
     i = InboundMessage.__table__.c  # type: ignore[attr-defined]
-    kind_is = {k: _flag(i.kind == k.value) for k in InboundKind}
-    answer_is = {n: _flag(and_(i.kind == InboundKind.CHECKIN_ANSWER.value, i.answer == n)) for n in (1, 2, 3)}
+
+    def first(condition: ColumnElement[bool] | None) -> Any:
+        return func.min(i.received_at if condition is None else case((condition, i.received_at)))
+
+    checkin = i.kind == InboundKind.CHECKIN_ANSWER.value
     return (
         select(
             i.in_reply_to_id.label("message_id"),
-            func.max(kind_is[InboundKind.CONFIRM]).label("confirmed"),
-            func.max(kind_is[InboundKind.CANCEL_REQUEST]).label("cancel"),
-            func.max(kind_is[InboundKind.OPTOUT]).label("optout"),
-            *(func.max(flag).label(f"a{n}") for n, flag in answer_is.items()),
+            first(None).label("first_any"),
+            first(i.kind == InboundKind.CONFIRM.value).label("first_confirm"),
+            first(i.kind == InboundKind.CANCEL_REQUEST.value).label("first_cancel"),
+            first(i.kind == InboundKind.OPTOUT.value).label("first_optout"),
+            *(first(and_(checkin, i.answer == n)).label(f"first_a{n}") for n in (1, 2, 3)),
         )
-        .join(sent, sent.c.id == i.in_reply_to_id)
-        .where(
-            i.clinic_id == scope.clinic_id,
-            scope.texts(sent.c),
-            within_days(i.received_at, sent.c.sent_at, scope.reply_days, dialect),
-        )
+        .where(i.clinic_id == scope.clinic_id, i.in_reply_to_id.is_not(None))
         .group_by(i.in_reply_to_id)
         .subquery("replies")
     )
+
+
+def answered(replies: Subquery, kind: str, scope: Scope, dialect: str) -> ColumnElement[bool]:
+    """The text got a reply of this kind (see REPLY_KINDS) within the scope's reply window."""
+    return within_days(replies.c[f"first_{kind}"], col(OutboundMessage.sent_at), scope.reply_days, dialect)
 
 
 def _failure_group(code: Any) -> ColumnElement[str]:
@@ -96,11 +104,15 @@ def _failure_group(code: Any) -> ColumnElement[str]:
 def _per_patient(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Subquery:
     """Flags and sums per patient (and per text group when `by` belongs to texts)."""
     o = col
-    r = replies_subquery(scope, dialect)
+    r = replies_subquery(scope)
+
+    def got(kind: str) -> ColumnElement[int]:
+        return func.max(_flag(answered(r, kind, scope, dialect)))
+
     status = o(OutboundMessage.status)
     sent = status.in_([s.value for s in HANDED_TO_CARRIER])
-    answered = r.c.message_id.is_not(None)
-    delivered = or_(status == MessageStatus.DELIVERED.value, and_(sent, answered))
+    replied = answered(r, "any", scope, dialect)
+    delivered = or_(status == MessageStatus.DELIVERED.value, and_(sent, replied))
     failed = status == MessageStatus.FAILED.value
     held = and_(status == MessageStatus.HELD.value, o(OutboundMessage.error_reason).like(f"{HELD_LANGUAGE}%"))
     fallback = and_(sent, o(OutboundMessage.language) != languages.own_catalog())
@@ -113,11 +125,11 @@ def _per_patient(scope: Scope, *, by: str, languages: Languages, today: date, di
         func.max(_flag(delivered)).label("delivered"),
         func.max(_flag(held)).label("held"),
         func.max(_flag(status == MessageStatus.SKIPPED.value)).label("skipped"),
-        func.max(_flag(answered)).label("replied"),
-        func.max(func.coalesce(r.c.confirmed, 0)).label("confirmed"),
-        func.max(func.coalesce(r.c.cancel, 0)).label("cancel"),
-        func.max(func.coalesce(r.c.optout, 0)).label("optout"),
-        *(func.max(func.coalesce(r.c[f"a{n}"], 0)).label(f"a{n}") for n in (1, 2, 3)),
+        func.max(_flag(replied)).label("replied"),
+        got("confirm").label("confirmed"),
+        got("cancel").label("cancel"),
+        got("optout").label("optout"),
+        *(got(f"a{n}").label(f"a{n}") for n in (1, 2, 3)),
         func.sum(_flag(sent)).label("texts_sent"),
         func.sum(_flag(delivered)).label("texts_delivered"),
         func.sum(_flag(fallback)).label("texts_fallback"),
@@ -132,6 +144,7 @@ def _per_patient(scope: Scope, *, by: str, languages: Languages, today: date, di
         select(*keys, *columns)
         .select_from(OutboundMessage)
         .join(Patient, o(Patient.id) == o(OutboundMessage.patient_id))
+        .outerjoin(languages.catalogs, languages.catalogs.c.tag == o(Patient.language))
         .outerjoin(r, r.c.message_id == o(OutboundMessage.id))
         .where(scope.texts(OutboundMessage.__table__.c))  # type: ignore[attr-defined]
         # By output name: a CASE with bound values, repeated, is not "the same expression" to PostgreSQL.
@@ -206,5 +219,10 @@ def count_groups(
     """Every group's counts, by group key."""
     dialect = session.get_bind().dialect.name
     query = funnel_query(scope, by=by, languages=languages, today=today, dialect=dialect)
-    rows = session.connection().execute(query).mappings().all()
+    conn = session.connection()
+    if dialect == "postgresql":
+        # One aggregate row per patient with ~30 figures: at the default 4 MB PostgreSQL sorts them on
+        # disk instead of hashing in memory. For this transaction only.
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+    rows = conn.execute(query).mappings().all()
     return {str(row["group_key"]): {k: int(v) for k, v in row.items() if k != "group_key"} for row in rows}

@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.patients.models import Patient
 from outreach.reports.groups import Languages, as_text, label
-from outreach.reports.queries import HANDED_TO_CARRIER, Scope, replies_subquery
+from outreach.reports.queries import HANDED_TO_CARRIER, Scope, answered, replies_subquery
 from outreach.reports.schemas import WeekCell
 from outreach.reports.stats import is_small
 
@@ -35,10 +35,10 @@ def _sum(condition: ColumnElement[bool]) -> Any:
 def weekly_trend(*, session: Session, scope: Scope, languages: Languages) -> list[WeekCell]:
     """Delivered and confirmed rates per week and language."""
     dialect = session.get_bind().dialect.name
-    r = replies_subquery(scope, dialect)
+    r = replies_subquery(scope)
     status = col(OutboundMessage.status)
     sent = status.in_([s.value for s in HANDED_TO_CARRIER])
-    delivered = or_(status == MessageStatus.DELIVERED.value, and_(sent, r.c.message_id.is_not(None)))
+    delivered = or_(status == MessageStatus.DELIVERED.value, and_(sent, answered(r, "any", scope, dialect)))
     reminder = col(OutboundMessage.kind) == "reminder"
     query = (
         select(
@@ -47,7 +47,7 @@ def weekly_trend(*, session: Session, scope: Scope, languages: Languages) -> lis
             _sum(sent).label("sent"),
             _sum(delivered).label("delivered"),
             _sum(and_(delivered, reminder)).label("reminders"),
-            _sum(and_(delivered, reminder, r.c.confirmed == 1)).label("confirmed"),
+            _sum(and_(delivered, reminder, answered(r, "confirm", scope, dialect))).label("confirmed"),
         )
         .join(Patient, col(Patient.id) == col(OutboundMessage.patient_id))
         .outerjoin(r, r.c.message_id == col(OutboundMessage.id))
