@@ -32,11 +32,25 @@ from outreach.reports.build import outcome_report
 
 TAGS = [*SUPPORTED, "es-MX", "es-US", "zh-TW", "pt-BR", "fr-HT"]
 # status, error code, share of texts
-MIX = [("delivered", None, 0.82), ("sent", None, 0.05), ("failed", 30007, 0.03), ("failed", 21211, 0.02),
-       ("failed", 30003, 0.02), ("failed", 21610, 0.01), ("skipped", None, 0.03), ("held", None, 0.01),
-       ("scheduled", None, 0.01)]  # fmt: skip
-REPLIES = [("confirm", None), ("cancel_request", None), ("checkin_answer", 1), ("checkin_answer", 3),
-           ("message", None), ("optout", None)]  # fmt: skip
+MIX = [
+    ("delivered", None, 0.82),
+    ("sent", None, 0.05),
+    ("failed", 30007, 0.03),
+    ("failed", 21211, 0.02),
+    ("failed", 30003, 0.02),
+    ("failed", 21610, 0.01),
+    ("skipped", None, 0.03),
+    ("held", None, 0.01),
+    ("scheduled", None, 0.01),
+]
+REPLIES = [
+    ("confirm", None),
+    ("cancel_request", None),
+    ("checkin_answer", 1),
+    ("checkin_answer", 3),
+    ("message", None),
+    ("optout", None),
+]
 
 BARE_SQL = """
 WITH r AS (
@@ -54,7 +68,8 @@ WITH r AS (
     max((r.confirm_at <= o.sent_at + interval '7 days')::int) AS c,
     max((r.cancel_at <= o.sent_at + interval '7 days')::int) AS x,
     sum((o.status = 'failed')::int) AS failed,
-    sum(CASE WHEN o.status IN ('sent', 'delivered', 'failed', 'unknown') THEN o.segments ELSE 0 END) AS segments
+    sum(CASE WHEN o.status IN ('sent', 'delivered', 'failed', 'unknown') THEN o.segments ELSE 0 END)
+      AS segments
   FROM outbound_message o LEFT JOIN r ON r.mid = o.id
   WHERE o.clinic_id = %(clinic)s AND o.campaign_id = %(campaign)s
   GROUP BY o.patient_id
@@ -88,12 +103,34 @@ def _seed(dsn: str, clinic_id: uuid.UUID, campaign_id: uuid.UUID, messages: int,
     rng = random.Random(16)
     pids = [uuid.uuid4() for _ in range(patients)]
     with psycopg.connect(dsn) as conn:
-        _copy(conn, "patient", "id, clinic_id, external_id, given_name, family_name, phone, language, timezone, "
-              "consent, created_at, updated_at", (
-            (pid, clinic_id, f"R{i:08d}", "Ana", "Doe", f"+1{2025550000 + i}", TAGS[i % len(TAGS)],
-             "America/New_York", "granted", now, now) for i, pid in enumerate(pids)))  # fmt: skip
-        _copy(conn, "campaign_enrollment", "id, campaign_id, patient_id, created_at",
-              ((uuid.uuid4(), campaign_id, pid, now) for pid in pids))  # fmt: skip
+        _copy(
+            conn,
+            "patient",
+            "id, clinic_id, external_id, given_name, family_name, phone, language, timezone, "
+            "consent, created_at, updated_at",
+            (
+                (
+                    pid,
+                    clinic_id,
+                    f"R{i:08d}",
+                    "Ana",
+                    "Doe",
+                    f"+1{2025550000 + i}",
+                    TAGS[i % len(TAGS)],
+                    "America/New_York",
+                    "granted",
+                    now,
+                    now,
+                )
+                for i, pid in enumerate(pids)
+            ),
+        )
+        _copy(
+            conn,
+            "campaign_enrollment",
+            "id, campaign_id, patient_id, created_at",
+            ((uuid.uuid4(), campaign_id, pid, now) for pid in pids),
+        )
         print(f"seeded {patients} patients", file=sys.stderr)
         answered: list[tuple[uuid.UUID, uuid.UUID, datetime]] = []
 
@@ -106,22 +143,61 @@ def _seed(dsn: str, clinic_id: uuid.UUID, campaign_id: uuid.UUID, messages: int,
                 mid = uuid.uuid4()
                 if was_sent and status != "failed" and rng.random() < 0.22:
                     answered.append((mid, pid, sent))
-                yield (mid, clinic_id, pid, "reminder", campaign_id, sent, status, "en" if n % 7 == 0 else "es",
-                       "Reminder", 1 + n % 2, "GSM-7", 1, code, sent if was_sent else None, sent, sent)  # fmt: skip
+                yield (
+                    mid,
+                    clinic_id,
+                    pid,
+                    "reminder",
+                    campaign_id,
+                    sent,
+                    status,
+                    "en" if n % 7 == 0 else "es",
+                    "Reminder",
+                    1 + n % 2,
+                    "GSM-7",
+                    1,
+                    code,
+                    sent if was_sent else None,
+                    sent,
+                    sent,
+                )
 
-        _copy(conn, "outbound_message", "id, clinic_id, patient_id, kind, campaign_id, send_at, status, language, "
-              "body, segments, encoding, attempts, error_code, sent_at, created_at, updated_at", texts())  # fmt: skip
+        _copy(
+            conn,
+            "outbound_message",
+            "id, clinic_id, patient_id, kind, campaign_id, send_at, status, language, "
+            "body, segments, encoding, attempts, error_code, sent_at, created_at, updated_at",
+            texts(),
+        )
         print(f"seeded {messages} texts", file=sys.stderr)
 
         def replies() -> Iterator[tuple[Any, ...]]:
             for n, (mid, pid, sent) in enumerate(answered):
                 kind, answer = REPLIES[n % len(REPLIES)]
                 late = timedelta(days=9) if n % 23 == 0 else timedelta(hours=1 + n % 50)
-                yield (uuid.uuid4(), f"SM{n:032x}", clinic_id, pid, "+12025550000", "+12025550100", "1", "en",
-                       kind, answer, "normal", sent + late, mid)  # fmt: skip
+                yield (
+                    uuid.uuid4(),
+                    f"SM{n:032x}",
+                    clinic_id,
+                    pid,
+                    "+12025550000",
+                    "+12025550100",
+                    "1",
+                    "en",
+                    kind,
+                    answer,
+                    "normal",
+                    sent + late,
+                    mid,
+                )
 
-        _copy(conn, "inbound_message", "id, provider_sid, clinic_id, patient_id, from_phone, to_phone, body, "
-              "language, kind, answer, priority, received_at, in_reply_to_id", replies())  # fmt: skip
+        _copy(
+            conn,
+            "inbound_message",
+            "id, provider_sid, clinic_id, patient_id, from_phone, to_phone, body, "
+            "language, kind, answer, priority, received_at, in_reply_to_id",
+            replies(),
+        )
         print(f"seeded {len(answered)} replies", file=sys.stderr)
         conn.commit()
         conn.autocommit = True
@@ -157,8 +233,12 @@ def main(argv: list[str]) -> dict[str, object]:
         engine = engine_for(url)
         with session_scope(engine) as session:
             clinic_id = create_clinic(session=session, name="Bench Clinic", phone="+12025550100").id
-            campaign = Campaign(clinic_id=clinic_id, name="Reminders", kind=CampaignKind.REMINDER,
-                                status=CampaignStatus.LAUNCHED)  # fmt: skip
+            campaign = Campaign(
+                clinic_id=clinic_id,
+                name="Reminders",
+                kind=CampaignKind.REMINDER,
+                status=CampaignStatus.LAUNCHED,
+            )
             session.add(campaign)
             session.flush()
             campaign_id = campaign.id
@@ -166,8 +246,14 @@ def main(argv: list[str]) -> dict[str, object]:
 
         def report() -> object:
             with Session(engine) as session:
-                return outcome_report(session=session, settings=settings, clinic_id=clinic_id, by="language",
-                                      campaign_id=campaign_id, now=now)  # fmt: skip
+                return outcome_report(
+                    session=session,
+                    settings=settings,
+                    clinic_id=clinic_id,
+                    by="language",
+                    campaign_id=campaign_id,
+                    now=now,
+                )
 
         shown = report()
         with psycopg.connect(psycopg_dsn(url)) as conn:

@@ -65,8 +65,10 @@ class Languages:
     @cached_property
     def catalogs(self) -> Subquery:
         """(tag, catalog) for every patient tag: a small table to join, not a CASE per text."""
-        rows = [select(literal(tag).label("tag"), literal(own_catalog(tag) or "").label("catalog"))
-                for tag in self.tags] or [select(literal("").label("tag"), literal("").label("catalog"))]  # fmt: skip
+        pairs = [(tag, own_catalog(tag) or "") for tag in self.tags] or [("", "")]
+        rows = [
+            select(literal(tag).label("tag"), literal(catalog).label("catalog")) for tag, catalog in pairs
+        ]
         return union_all(*rows).subquery("catalogs") if len(rows) > 1 else rows[0].subquery("catalogs")
 
     def own_catalog(self) -> ColumnElement[Any]:

@@ -57,7 +57,8 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def within_days(later: Any, earlier: Any, days: int, dialect: str) -> ColumnElement[bool]:
     """later ≤ earlier + days, on PostgreSQL and on SQLite (which stores times as ISO text)."""
     if dialect == "postgresql":
-        return later <= earlier + literal(timedelta(days=days), Interval())
+        window: ColumnElement[bool] = later <= earlier + literal(timedelta(days=days), Interval())
+        return window
     return func.julianday(later) <= func.julianday(earlier) + days
 
 

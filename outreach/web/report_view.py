@@ -114,6 +114,6 @@ def trend_rows(cells: list[WeekCell]) -> tuple[list[date], list[TrendRow]]:
                     )
                     for w in weeks
                 ],
-            )  # fmt: skip
+            )
         )
     return weeks, rows
