@@ -228,7 +228,7 @@ def main(argv: list[str]) -> dict[str, object]:
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args(argv)
     now = datetime.now(UTC)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     with temp_database("outreach_bench_report") as url:
         engine = engine_for(url)
         with session_scope(engine) as session:
