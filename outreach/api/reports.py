@@ -12,9 +12,10 @@ from fastapi.responses import Response
 from outreach.api.deps import PrincipalDep, SessionDep, SettingsDep, require_role
 from outreach.clinics.models import Role
 from outreach.db import utcnow
-from outreach.reports import figures
+from outreach.reports import figures, followup
 from outreach.reports.build import outcome_report, report_trend
 from outreach.reports.csv_out import to_csv
+from outreach.reports.followup import FollowUpIn, FollowUpOut
 from outreach.reports.schemas import ReportOut, WeekCell
 
 router = APIRouter(prefix="/admin/reports", tags=["reports"], dependencies=[require_role(Role.ADMIN)])
@@ -85,5 +86,42 @@ def trend(
         clinic_id=principal.clinic_id,
         date_from=date_from,
         date_to=date_to,
+        now=utcnow(),
+    )
+
+
+@router.post(
+    "/outcomes/follow-up", summary="Enroll a group's unreached patients, or queue them as call tasks"
+)
+def follow_up(
+    data: FollowUpIn, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
+) -> FollowUpOut:
+    return followup.follow_up(
+        session=session,
+        settings=settings,
+        clinic_id=principal.clinic_id,
+        key_id=principal.key_id,
+        data=data,
+        now=utcnow(),
+    )
+
+
+@router.get("/outcomes/follow-up", summary="The follow-up list of one group (names; audited)")
+def follow_up_list(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    campaign_id: uuid.UUID,
+    by: By,
+    group: Annotated[str, Query(min_length=1, max_length=48)],
+    stage: followup.Stage = "not_delivered",
+) -> FollowUpOut:
+    data = FollowUpIn(campaign_id=campaign_id, by=by, group=group, stage=stage, action="call_tasks")
+    return followup.listed(
+        session=session,
+        settings=settings,
+        clinic_id=principal.clinic_id,
+        key_id=principal.key_id,
+        data=data,
         now=utcnow(),
     )

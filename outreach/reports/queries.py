@@ -102,7 +102,7 @@ def _failure_group(code: Any) -> ColumnElement[str]:
     return case(*whens, else_=FAILURE_OTHER)
 
 
-def _per_patient(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Subquery:
+def per_patient(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Subquery:
     """Flags and sums per patient (and per text group when `by` belongs to texts)."""
     o = col
     r = replies_subquery(scope)
@@ -156,7 +156,7 @@ def _per_patient(scope: Scope, *, by: str, languages: Languages, today: date, di
 
 def funnel_query(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Select[Any]:
     """One row per group: the group key, then every count of `figures.COUNTS` by name."""
-    t = _per_patient(scope, by=by, languages=languages, today=today, dialect=dialect)
+    t = per_patient(scope, by=by, languages=languages, today=today, dialect=dialect)
     if by in PER_TEXT:
         key: ColumnElement[Any] = func.coalesce(t.c.text_key, NO_TEXT)
     else:

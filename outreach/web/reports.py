@@ -7,18 +7,20 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
 from outreach.api.deps import SessionDep, SettingsDep
 from outreach.campaigns import service as campaigns
 from outreach.clinics.models import Role
 from outreach.db import utcnow
 from outreach.errors import DomainError
-from outreach.reports import figures
+from outreach.reports import figures, followup
 from outreach.reports.build import outcome_report, report_trend
 from outreach.reports.csv_out import to_csv
+from outreach.reports.followup import FollowUpIn
 from outreach.web import report_view
-from outreach.web.deps import PREFIX, PageError, ViewerDep, render, role_required
+from outreach.web.deps import PREFIX, FormDep, PageError, ViewerDep, flash, render, role_required
 
 router = APIRouter(prefix=f"{PREFIX}/admin/reports", include_in_schema=False)
 
@@ -83,3 +85,59 @@ def reports_page(
         "bar_width": report_view.BAR_WIDTH,
     }
     return render(request, "reports.html", context, settings=settings)
+
+
+@router.post("/follow-up", summary="Make a follow-up list from a flagged group")
+def follow_up_action(form: FormDep, viewer: ViewerDep, db: SessionDep, settings: SettingsDep) -> Response:
+    role_required(viewer, Role.ADMIN)
+    action, _, target = form.get("action", "").partition(":")
+    try:
+        data = FollowUpIn(
+            campaign_id=form.get("campaign_id", ""),
+            by=form.get("by", ""),
+            group=form.get("group", ""),
+            stage=form.get("stage", ""),
+            action=action,
+            target_campaign_id=target or None,
+        )  # validated here: a bad form is a 422 page below
+        key_id = viewer.session.key_id
+        assert key_id is not None
+        done = followup.follow_up(
+            session=db, settings=settings, clinic_id=viewer.clinic.id, key_id=key_id, data=data, now=utcnow()
+        )
+    except ValidationError as exc:
+        field = ".".join(str(p) for p in exc.errors()[0]["loc"])
+        raise PageError(422, "That follow-up cannot be made", f"{field}: {exc.errors()[0]['msg']}") from exc
+    except DomainError as exc:
+        raise PageError(exc.status_code, "That follow-up cannot be made", exc.detail) from exc
+    what = (
+        f"{done.call_tasks} call tasks added to the coordinator queue"
+        if done.action == "call_tasks"
+        else f"{done.enrolled} patients enrolled"
+    )
+    response = RedirectResponse(
+        f"{PREFIX}/admin/reports?campaign_id={data.campaign_id}&by={data.by}", status_code=303
+    )
+    flash(response, f"Follow-up for {done.group_label} ({followup.STAGE_NAMES[done.stage]}): {what}.")
+    return response
+
+
+def campaign_summary(
+    *, db: SessionDep, settings: SettingsDep, clinic_id: uuid.UUID, campaign_id: uuid.UUID, draft: bool
+) -> dict[str, object] | None:
+    """The outcome summary a launched campaign's page shows (by patient language); None before launch."""
+    if draft:
+        return None
+    report = outcome_report(
+        session=db,
+        settings=settings,
+        clinic_id=clinic_id,
+        by="language",
+        campaign_id=campaign_id,
+        now=utcnow(),
+    )
+    return {
+        "report": report,
+        "funnels": [report_view.funnel(report, g) for g in [*report.groups, report.total]],
+        "bar_width": report_view.BAR_WIDTH,
+    }

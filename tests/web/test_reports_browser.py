@@ -40,3 +40,24 @@ def test_reports_page_shows_each_groups_funnel_and_the_gaps(page: Page, live: Li
     expect(page.get_by_role("region", name="Clinic-wide trend by week")).to_contain_text("Somali")
     assert_accessible_basics(page)
     screenshot(page, "reports-by-language")
+    spanish = gaps.get_by_role("listitem").filter(has_text="Spanish")
+    spanish.get_by_role("button", name="Make the follow-up list").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Follow-up for Spanish (not reached): 144 call tasks added to the coordinator queue"
+    )
+
+
+def test_a_launched_campaigns_page_summarises_outcomes_by_language(page: Page, live: Live) -> None:
+    clinic = create_clinic(live.engine, name="Riverside Community Clinic")
+    key = create_key(live.engine, clinic)
+    cid = seed_gap_clinic(live.engine, clinic)
+    sign_in_in_browser(page, live.url, key, f"/app/admin/campaigns/{cid}")
+
+    summary = page.get_by_role("region", name="Outcomes by patient language")
+
+    expect(summary.locator("svg.funnel")).to_have_count(5)
+    expect(summary.locator(".alert")).to_contain_text("Somali")
+    expect(summary.get_by_role("row").filter(has=page.locator("th", has_text="Spanish"))).to_contain_text(
+        "336 (70%)"
+    )
+    screenshot(page, "campaign-outcomes-summary")
