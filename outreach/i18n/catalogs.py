@@ -102,9 +102,9 @@ def update() -> None:
 def _mark_source_changes(catalog: Catalog, today: date) -> None:
     """Date the texts whose source changed in this update (Babel kept the old translation as fuzzy)."""
     for message in catalog:
-        if message.id and message.fuzzy and message.previous_id:
-            if not any(c.startswith(prov.SOURCE_CHANGED) for c in message.user_comments):
-                message.user_comments.append(f"{prov.SOURCE_CHANGED} {today.isoformat()}")
+        dated = any(c.startswith(prov.SOURCE_CHANGED) for c in message.user_comments)
+        if message.id and message.fuzzy and message.previous_id and not dated:
+            message.user_comments.append(f"{prov.SOURCE_CHANGED} {today.isoformat()}")
 
 
 def mark_reviewed(language: str, *, by: str, on: date) -> int:
@@ -152,7 +152,8 @@ def main(argv: list[str]) -> int:
     if args.mark_reviewed:
         if args.mark_reviewed not in CATALOG_DIRS or not args.by or args.on is None:
             parser.error("--mark-reviewed needs a supported language, --by and --on")
-        print(f"{args.mark_reviewed}: {mark_reviewed(args.mark_reviewed, by=args.by, on=args.on)} texts reviewed")
+        count = mark_reviewed(args.mark_reviewed, by=args.by, on=args.on)
+        print(f"{args.mark_reviewed}: {count} texts reviewed")
         return 0
     if args.check:
         problems = stale()

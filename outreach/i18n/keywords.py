@@ -27,8 +27,12 @@ from outreach.i18n import redflags
 from outreach.i18n.folding import normalize
 from outreach.i18n.languages import CATALOG_DIRS, locales_dir
 
+__all__ = ["KeywordMatch", "Table", "find_urgent", "match_keyword", "normalize", "table"]
+
 Kind = Literal["optout", "optin", "help", "confirm", "cancel", "answer"]
 _PRECEDENCE: tuple[Kind, ...] = ("optout", "optin", "help", "confirm", "cancel")
+
+
 @dataclass(frozen=True, slots=True)
 class KeywordMatch:
     """What a reply means, and for answers which number."""

@@ -28,6 +28,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from rapidfuzz.distance import Levenshtein
 
@@ -144,18 +145,20 @@ def _word_matches(word: str, token: str, exact: bool) -> bool:
 
 def _negated_words(words: Sequence[str], cues: frozenset[str]) -> bool:
     """Whether any word, or two words read together ("do not"), is a negation cue."""
-    return any(w in cues for w in words) or any(f"{a} {b}" in cues for a, b in zip(words, words[1:]))
+    return any(w in cues for w in words) or any(f"{a} {b}" in cues for a, b in pairwise(words))
 
 
 def _spaced(phrase: Phrase, words: Sequence[str], rules_: Rules) -> bool:
     size = len(phrase.parts)
     for start, word in enumerate(words):
-        if not any(_word_matches(word, t, e) for t, e in zip(phrase.parts, phrase.exact)):
+        if not any(_word_matches(word, t, e) for t, e in zip(phrase.parts, phrase.exact, strict=True)):
             continue
         window = words[start : start + size + GAP]
         used: set[int] = set()
-        for token, exact in zip(phrase.parts, phrase.exact):
-            found = next((i for i, w in enumerate(window) if i not in used and _word_matches(w, token, exact)), None)
+        for token, exact in zip(phrase.parts, phrase.exact, strict=True):
+            found = next(
+                (i for i, w in enumerate(window) if i not in used and _word_matches(w, token, exact)), None
+            )
             if found is None:
                 break
             used.add(found)
