@@ -5,9 +5,10 @@ install and run commands do this); `--check` fails when a catalog is stale again
 re-translation (`fuzzy`) or lacks its provenance header (see `outreach.i18n.provenance`);
 `--mark-reviewed LANG --by NAME --on YYYY-MM-DD` records a native speaker's review of a catalog.
 
-A source text that changes keeps its old translation marked `fuzzy` (shown as `#| msgid`, never sent: the
-compiled catalog leaves fuzzy texts out) with a `# source-changed: <date>` comment, so the translator sees
-what changed and a reviewed catalog shows the text as changed since its review.
+A source text that changes keeps its old translation marked `fuzzy` (never sent: the compiled catalog
+leaves fuzzy texts out) with a `# source-changed: <date> (was <hash of the old source>)` comment, so the
+translator sees what to redo and a reviewed catalog shows the text as changed since its review. (Babel
+reads `#|` previous-msgid lines back as plain comments, so the old text is not kept that way.)
 """
 
 from __future__ import annotations
@@ -45,9 +46,7 @@ def extract() -> Catalog:
 
 def _dump(catalog: Catalog, fields: dict[str, str] | None = None) -> bytes:
     out = io.BytesIO()
-    write_po(
-        out, catalog, omit_header=False, no_location=True, sort_output=True, width=100, include_previous=True
-    )
+    write_po(out, catalog, omit_header=False, no_location=True, sort_output=True, width=100)
     return out.getvalue() if fields is None else prov.with_fields(out.getvalue(), fields)
 
 
@@ -104,7 +103,8 @@ def _mark_source_changes(catalog: Catalog, today: date) -> None:
     for message in catalog:
         dated = any(c.startswith(prov.SOURCE_CHANGED) for c in message.user_comments)
         if message.id and message.fuzzy and message.previous_id and not dated:
-            message.user_comments.append(f"{prov.SOURCE_CHANGED} {today.isoformat()}")
+            was = prov.source_hash(str(message.previous_id[0]))
+            message.user_comments.append(f"{prov.SOURCE_CHANGED} {today.isoformat()} (was {was})")
 
 
 def mark_reviewed(language: str, *, by: str, on: date) -> int:

@@ -9,8 +9,8 @@ Each `locales/<folder>/LC_MESSAGES/outreach.po` header carries four fields, kept
 
 Per message, in a reviewed catalog, a translator comment `# reviewed: <hash>` records the source text the
 reviewer read (the first 12 hex digits of the SHA-256 of the English msgid). A message whose source text
-changed after the review is stale: `make catalogs` marks it `fuzzy` with the old text kept as `#| msgid`
-and adds `# source-changed: <date>`; a hand edit that skipped `make catalogs` still shows, because the
+changed after the review is stale: `make catalogs` keeps the old translation marked `fuzzy` and adds
+`# source-changed: <date> (was <hash>)`; a hand edit that skipped `make catalogs` still shows, because the
 hash no longer matches. Translator comments and the fuzzy flag both survive `pybabel update`.
 """
 

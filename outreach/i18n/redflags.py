@@ -23,29 +23,40 @@ outside its short window, sarcasm, languages we have no table for).
 
 from __future__ import annotations
 
+import re
 import tomllib
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from outreach.i18n.folding import normalize
 from outreach.i18n.languages import CATALOG_DIRS, locales_dir
 
 GAP = 3  # extra words a spaced phrase may have between or around its own words
 CHAR_GAP = {"cjk": 4, "sea": 9}  # extra characters in unspaced scripts (Southeast Asian syllables are longer)
-_APOSTROPHES = dict.fromkeys(map(ord, "'’ʼ`´"), None)
+# An apostrophe before an English contraction's ending joins the word (can't = cant); any other, as in
+# French and Italian elision (n'ai, un'overdose, l'aria), separates two words.
+_CONTRACTION = re.compile(r"['’ʼ`´](?=(?:t|s|m|d|re|ll|ve)\b)")
+_APOSTROPHE = re.compile(r"['’ʼ`´]")
 # Armenian writes its question and emphasis marks inside words (ունե՞ք): they are not word breaks.
 _IN_WORD = dict.fromkeys(range(0x055B, 0x055F), None)
 # Letters and signs people drop when typing fast: Polish ł, Nordic ø, and in Indic scripts the nukta
 # (ज़ = ज) and the chandrabindu written as an anusvara (साँस = सांस).
+_COMMAS = frozenset(",，、،၊՝;")
 _LETTER_FOLD = str.maketrans(
     {"ł": "l", "ø": "o", "æ": "ae", "œ": "oe", "ı": "i", "\u0901": "\u0902", "\u0981": "\u0982"}
     | dict.fromkeys(map(ord, "\u093c\u09bc\u0a3c\u0abc"), None)
 )
+
+
+def _shortest_prefix(token: str) -> int:
+    """How long a table word must be to match longer words: Hangul syllables are words' worth of sound."""
+    family = _script(token[0])
+    return 3 if family == "alpha" else 1 if 0xAC00 <= ord(token[0]) <= 0xD7A3 else 2
 
 
 def _script(char: str) -> str:
@@ -68,30 +79,40 @@ class Phrase:
     parts: tuple[str, ...]
     exact: tuple[bool, ...]
     unspaced: str | None  # "cjk" or "sea" for scripts written without spaces
+    ids: tuple[int, ...] = ()  # each word's index in the language's vocabulary
 
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """One language's red-flag phrases and negation cues, normalized."""
+    """One language's red-flag phrases, negation cues and idioms, normalized and indexed."""
 
     phrases: tuple[Phrase, ...]
     negation: frozenset[str]
     negation_after: tuple[str, ...]
+    after_words: frozenset[str]  # negation_after as words, for scripts written with spaces
+    exclude: tuple[str, ...]  # idioms that only look like a red flag ("heat stroke", "dying to")
+    clitics: tuple[str, ...]  # letters written onto the front of a word (Arabic ال, و)
+    exact: dict[str, tuple[int, ...]]
+    prefix: dict[str, tuple[int, ...]]
+    fuzzy: dict[str, tuple[tuple[str, int], ...]]
 
 
 def fold(text: str) -> str:
     """`keywords.normalize` plus what matching needs: ASCII digits, no apostrophes, a few letter folds."""
-    folded = normalize(text.translate(_IN_WORD)).translate(_APOSTROPHES).translate(_LETTER_FOLD)
+    folded = normalize(text.translate(_IN_WORD)).translate(_LETTER_FOLD)
+    folded = _APOSTROPHE.sub(" ", _CONTRACTION.sub("", folded))
     return "".join(str(d) if (d := unicodedata.decimal(c, None)) is not None else c for c in folded)
 
 
 def clauses(text: str) -> list[str]:
-    """A message cut at its punctuation (a phrase never spans two clauses); symbols and dashes are spaces."""
+    """A message cut at its sentence punctuation; commas stay as " , " (a soft break negation stops at)."""
     out, current = [], []
     for char in fold(text):
         kind = unicodedata.category(char)
         if kind == "Pd" or kind[0] == "S":
             current.append(" ")
+        elif char in _COMMAS:
+            current.append(" , ")
         elif kind[0] == "P":
             out.append("".join(current))
             current = []
@@ -105,7 +126,7 @@ def _phrase(raw: str) -> Phrase:
     parts: list[str] = []
     exact: list[bool] = []
     for word in raw.split():
-        pieces = " ".join(clauses(word.rstrip("="))).split()  # "self-harm" is two words, as texts are cut
+        pieces = [p for p in " ".join(clauses(word.rstrip("="))).split() if p != ","]  # "self-harm": 2 words
         parts += pieces
         exact += [False] * (len(pieces) - 1) + [word.endswith("=")]
     family = _script(parts[0][0]) if parts else "other"
@@ -117,30 +138,72 @@ def _phrase(raw: str) -> Phrase:
     )
 
 
+def _indexed(
+    phrases: list[Phrase],
+) -> tuple[list[Phrase], dict[str, list[int]], dict[str, list[int]], dict[str, list[tuple[str, int]]]]:
+    vocab: dict[tuple[str, bool], int] = {}
+    exact: dict[str, list[int]] = {}
+    prefix: dict[str, list[int]] = {}
+    fuzzy: dict[str, list[tuple[str, int]]] = {}
+    out = []
+    for phrase in phrases:
+        ids = []
+        for token, whole in zip(phrase.parts, phrase.exact, strict=True):
+            key = (token, whole or len(token) < _shortest_prefix(token))
+            if key not in vocab:
+                vocab[key] = n = len(vocab)
+                exact.setdefault(token, []).append(n)
+                if not key[1]:
+                    prefix.setdefault(token, []).append(n)
+                    if len(token) >= 4 and _script(token[0]) == "alpha":
+                        fuzzy.setdefault(token[0], []).append((token, n))
+            ids.append(vocab[key])
+        out.append(replace(phrase, ids=tuple(ids)))
+    return out, exact, prefix, fuzzy
+
+
 @lru_cache(maxsize=64)
 def rules(language: str) -> Rules:
     """The red-flag rules of one language (empty when it has no table)."""
     path = locales_dir() / CATALOG_DIRS[language] / "keywords.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     extra = data.get("redflag", {})
+    raw = [_phrase(p) for p in data.get("phrases", {}).get("urgent", []) if p.strip()]
+    phrases, exact, prefix, fuzzy = _indexed(raw)
     return Rules(
-        phrases=tuple(_phrase(p) for p in data.get("phrases", {}).get("urgent", []) if p.strip()),
+        phrases=tuple(phrases),
         negation=frozenset(fold(n) for n in extra.get("negation", [])),
         negation_after=tuple(fold(n) for n in extra.get("negation_after", [])),
+        after_words=frozenset(fold(n) for n in extra.get("negation_after", [])),
+        exclude=tuple(fold(n) for n in extra.get("exclude", [])),
+        clitics=tuple(sorted((fold(n) for n in extra.get("clitics", [])), key=len, reverse=True)),
+        exact={k: tuple(v) for k, v in exact.items()},
+        prefix={k: tuple(v) for k, v in prefix.items()},
+        fuzzy={k: tuple(v) for k, v in fuzzy.items()},
     )
 
 
-def _word_matches(word: str, token: str, exact: bool) -> bool:
-    if word == token:
-        return True
-    if exact or len(token) < 3:
-        return False
-    if word.startswith(token):
-        return True
-    if len(token) < 5 or word[0] != token[0] or _script(token[0]) != "alpha":
-        return False
+def _close(word: str, token: str) -> bool:
+    """One edit or one swap of neighbours away, allowing an ending after the word ("bleding" → "bleed")."""
     n = len(token)
-    return any(Levenshtein.distance(word[:k], token, score_cutoff=1) <= 1 for k in {n - 1, n, n + 1})
+    return any(
+        OSA.distance(word[:k], token, score_cutoff=1) <= 1 for k in (n - 1, n, n + 1) if k <= len(word)
+    )
+
+
+def _ids(word: str, rules_: Rules) -> frozenset[int]:
+    """The vocabulary words this text word matches: exactly, as a longer form, or with one typo."""
+    found = set(rules_.exact.get(word, ()))
+    for k in range(1, len(word)):
+        found.update(rules_.prefix.get(word[:k], ()))
+    for clitic in rules_.clitics:  # Arabic writes "the" and "and" onto the word: الانتحار = ال + انتحار
+        if word.startswith(clitic) and len(word) > len(clitic) + 1:
+            found.update(rules_.exact.get(word[len(clitic) :], ()))
+    if len(word) >= 4:
+        found.update(
+            i for token, i in rules_.fuzzy.get(word[0], ()) if i not in found and _close(word, token)
+        )
+    return frozenset(found)
 
 
 def _negated_words(words: Sequence[str], cues: frozenset[str]) -> bool:
@@ -148,24 +211,44 @@ def _negated_words(words: Sequence[str], cues: frozenset[str]) -> bool:
     return any(w in cues for w in words) or any(f"{a} {b}" in cues for a, b in pairwise(words))
 
 
-def _spaced(phrase: Phrase, words: Sequence[str], rules_: Rules) -> bool:
-    size = len(phrase.parts)
-    for start, word in enumerate(words):
-        if not any(_word_matches(word, t, e) for t, e in zip(phrase.parts, phrase.exact, strict=True)):
+def _before(words: Sequence[str], start: int) -> list[str]:
+    """Up to GAP words before a match, stopping at a comma ("no, my chest hurts" is not negated)."""
+    out: list[str] = []
+    for word in reversed(words[max(0, start - GAP) : start]):
+        if word == ",":
+            break
+        out.append(word)
+    return out[::-1]
+
+
+def _after(words: Sequence[str], end: int) -> list[str]:
+    """Up to two words after a match, stopping at a comma (Hindi "दर्द नहीं है": no pain)."""
+    out: list[str] = []
+    for word in words[end : end + 2]:
+        if word == ",":
+            break
+        out.append(word)
+    return out
+
+
+def _spaced(phrase: Phrase, words: Sequence[str], hits: Sequence[frozenset[int]], rules_: Rules) -> bool:
+    wanted = set(phrase.ids)
+    size = len(phrase.ids)
+    for start, here in enumerate(hits):
+        if here.isdisjoint(wanted):
             continue
-        window = words[start : start + size + GAP]
-        used: set[int] = set()
-        for token, exact in zip(phrase.parts, phrase.exact, strict=True):
-            found = next(
-                (i for i, w in enumerate(window) if i not in used and _word_matches(w, token, exact)), None
-            )
+        used: list[int] = []
+        for token in phrase.ids:
+            window = range(start, min(len(hits), start + size + GAP))
+            found = next((i for i in window if i not in used and token in hits[i]), None)
             if found is None:
                 break
-            used.add(found)
+            used.append(found)
         else:
-            end = start + max(used) + 1
-            between = [w for i, w in enumerate(words[start:end]) if i not in used]
-            if not _negated_words([*words[max(0, start - GAP) : start], *between], rules_.negation):
+            between = [words[i] for i in range(start, max(used)) if i not in used and words[i] != ","]
+            if _negated_words([*_before(words, start), *between], rules_.negation):
+                continue
+            if not _negated_words(_after(words, max(used) + 1), rules_.after_words):
                 return True
     return False
 
@@ -187,31 +270,48 @@ def _unspaced_hits(phrase: Phrase, text: str) -> Iterator[tuple[int, int, str]]:
         start = text.find(phrase.parts[0], start + 1)
 
 
-def _unspaced(phrase: Phrase, clause: str, rules_: Rules) -> bool:
-    text = clause.replace(" ", "")
+def _unspaced(phrase: Phrase, text: str, rules_: Rules) -> bool:
+    gap = CHAR_GAP[phrase.unspaced or "cjk"]
     for start, end, between in _unspaced_hits(phrase, text):
-        before = text[max(0, start - 3) : start]
-        if any(cue in before or cue in between for cue in rules_.negation):
+        if any(
+            cue in text[max(0, start - len(cue) - gap) : start] or cue in between for cue in rules_.negation
+        ):
             continue
-        if any(text.startswith(cue, end) for cue in rules_.negation_after):
+        if any(text.find(cue, end, end + 3 + len(cue)) >= 0 for cue in rules_.negation_after):
             continue
         return True
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class _Clause:
+    words: tuple[str, ...]
+    joined: str  # without spaces or commas, for scripts written without spaces
+
+
 @lru_cache(maxsize=1024)
-def _clauses(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _cut(text: str) -> tuple[_Clause, ...]:
     # The inbox asks every language about one unmatched text: cut it once.
-    return tuple((c, tuple(c.split())) for c in clauses(text))
+    return tuple(_Clause(tuple(c.split()), c.replace(" ", "").replace(",", "")) for c in clauses(text))
 
 
 def find(text: str, language: str) -> str | None:
     """The red-flag phrase of `language` in a message, as the table writes it, or None."""
     rules_ = rules(language)
-    cut = _clauses(text)
-    for phrase in rules_.phrases:
-        for clause, words in cut:
-            hit = _unspaced(phrase, clause, rules_) if phrase.unspaced else _spaced(phrase, words, rules_)
-            if hit:
+    cut = _cut(text)
+    if rules_.exclude:
+        folded = fold(text)
+        if any(idiom in folded for idiom in rules_.exclude):
+            for idiom in rules_.exclude:
+                folded = folded.replace(idiom, " . ")
+            cut = _cut(folded)
+    for clause in cut:
+        hits = [_ids(w, rules_) if w != "," else frozenset() for w in clause.words]
+        present = frozenset().union(*hits)
+        for phrase in rules_.phrases:
+            if phrase.unspaced:
+                if _unspaced(phrase, clause.joined, rules_):
+                    return phrase.text
+            elif present.issuperset(phrase.ids) and _spaced(phrase, clause.words, hits, rules_):
                 return phrase.text
     return None
