@@ -191,8 +191,13 @@ def _close(word: str, token: str) -> bool:
     )
 
 
-def _ids(word: str, rules_: Rules) -> frozenset[int]:
-    """The vocabulary words this text word matches: exactly, as a longer form, or with one typo."""
+@lru_cache(maxsize=65536)
+def _ids(word: str, language: str) -> frozenset[int]:
+    """The vocabulary words this text word matches: exactly, as a longer form, or with one typo.
+
+    Cached per word and language: everyday words ("my", "the", "是") recur in every message.
+    """
+    rules_ = rules(language)
     found = set(rules_.exact.get(word, ()))
     for k in range(1, len(word)):
         found.update(rules_.prefix.get(word[:k], ()))
@@ -306,7 +311,7 @@ def find(text: str, language: str) -> str | None:
                 folded = folded.replace(idiom, " . ")
             cut = _cut(folded)
     for clause in cut:
-        hits = [_ids(w, rules_) if w != "," else frozenset() for w in clause.words]
+        hits = [_ids(w, language) if w != "," else frozenset() for w in clause.words]
         present = frozenset().union(*hits)
         for phrase in rules_.phrases:
             if phrase.unspaced:
