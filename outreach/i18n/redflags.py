@@ -3,17 +3,19 @@
 Phrases live in `locales/<lang>/keywords.toml` under `[phrases] urgent`; `[redflag] negation` lists the
 words that, just before a phrase or between its words, mean the patient says they do *not* have it
 ("no chest pain", "chest doesn't hurt"), and `negation_after` the endings that do so after it (Japanese
-"痛くない"). What the matcher forgives, and why:
+"痛くない", Hindi "नहीं"); `exclude` lists idioms ("heat stroke") and `clitics` letters written onto
+the front of a word (Arabic ال). A comma ends a negation's reach. What the matcher forgives, and why:
 
-- Case, width, accents and tone marks, Arabic-script spelling variants (see `keywords.normalize`), and
+- Case, width, accents and tone marks, Arabic-script spelling variants (see `folding.normalize`), and
   native or full-width digits (Arabizi "ma 2dar" = "ma ٢dar").
-- Words between a phrase's words, in either order, inside one clause: "chest really hurts so much",
-  "my chest, it hurts" does not span the comma. At most `GAP` extra words (or characters, in scripts
-  written without spaces).
-- Endings: a phrase word of 3+ letters matches words that begin with it ("seizure" → "seizures"), except
-  when written with a trailing `=` ("die=" must not match "diet"). Short words must match exactly.
-- One typo (insert, delete, swap one letter) in words of 5+ letters of alphabetic scripts, when the first
-  letter is right: "breth", "suicde", "bleding".
+- Words between a phrase's words, in either order, inside one sentence: "chest really hurts so much",
+  "pain in my chest". At most `GAP` extra words (or `CHAR_GAP` characters, in scripts written without
+  spaces).
+- Endings: a phrase word of 3+ letters (2 in other scripts, 1 Hangul syllable) matches words that begin
+  with it ("seizure" → "seizures"), except when written with a trailing `=` ("die=" must not match
+  "diet"). Shorter words must match exactly.
+- One typo (an insert, a deletion, a changed letter or two neighbours swapped) in words of 4+ letters of
+  Latin, Greek, Cyrillic or Armenian script, when the first letter is right: "suicde", "pian", "bleding".
 - Scripts written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Burmese): a phrase's parts,
   written with spaces in the table ("胸 痛"), are found in order with up to `CHAR_GAP` characters between.
 
