@@ -82,6 +82,7 @@ class Phrase:
     exact: tuple[bool, ...]
     unspaced: str | None  # "cjk" or "sea" for scripts written without spaces
     ids: tuple[int, ...] = ()  # each word's index in the language's vocabulary
+    block: int = 0  # the 128-code-point block of its first letter: a text without it cannot match
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ def _phrase(raw: str) -> Phrase:
         parts=tuple(parts),
         exact=tuple(exact),
         unspaced=family if family in CHAR_GAP else None,
+        block=ord(parts[0][0]) >> 7 if parts else 0,
     )
 
 
@@ -290,32 +292,51 @@ def _unspaced(phrase: Phrase, text: str, rules_: Rules) -> bool:
     return False
 
 
+@lru_cache(maxsize=1024)
+def _fold_cached(text: str) -> str:
+    return fold(text)
+
+
 @dataclass(frozen=True, slots=True)
 class _Clause:
     words: tuple[str, ...]
     joined: str  # without spaces or commas, for scripts written without spaces
+    blocks: frozenset[int]  # which 128-code-point blocks its letters come from
+
+
+def _clause(text: str) -> _Clause:
+    joined = text.replace(" ", "").replace(",", "")
+    return _Clause(tuple(text.split()), joined, frozenset(ord(c) >> 7 for c in joined))
 
 
 @lru_cache(maxsize=1024)
 def _cut(text: str) -> tuple[_Clause, ...]:
-    # The inbox asks every language about one unmatched text: cut it once.
-    return tuple(_Clause(tuple(c.split()), c.replace(" ", "").replace(",", "")) for c in clauses(text))
+    # The inbox asks every language about one unmatched text: cut it once, and skip, per language,
+    # the phrases in scripts the text does not use (a Latin text never reads Devanagari phrases).
+    return tuple(_clause(c) for c in clauses(text))
 
 
+@lru_cache(maxsize=4096)
 def find(text: str, language: str) -> str | None:
-    """The red-flag phrase of `language` in a message, as the table writes it, or None."""
+    """The red-flag phrase of `language` in a message, as the table writes it, or None.
+
+    Cached: the inbox asks about English once per language it tries for an unknown sender.
+    """
     rules_ = rules(language)
     cut = _cut(text)
     if rules_.exclude:
-        folded = fold(text)
+        folded = _fold_cached(text)
         if any(idiom in folded for idiom in rules_.exclude):
             for idiom in rules_.exclude:
                 folded = folded.replace(idiom, " . ")
             cut = _cut(folded)
     for clause in cut:
+        phrases = [p for p in rules_.phrases if p.block in clause.blocks]
+        if not phrases:
+            continue
         hits = [_ids(w, language) if w != "," else frozenset() for w in clause.words]
         present = frozenset().union(*hits)
-        for phrase in rules_.phrases:
+        for phrase in phrases:
             if phrase.unspaced:
                 if _unspaced(phrase, clause.joined, rules_):
                     return phrase.text
