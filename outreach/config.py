@@ -79,16 +79,6 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _session_secret_is_strong(self) -> Settings:
-        if self.env == "production":
-            from outreach.security.secrets import weak_secret_reason
-
-            reason = weak_secret_reason(self.session_secret.get_secret_value())
-            if reason:
-                raise ValueError(f"OUTREACH_SESSION_SECRET {reason} (production needs its own strong secret)")
-        return self
-
-    @model_validator(mode="after")
     def _gateway_is_usable(self) -> Settings:
         if self.gateway != "twilio":
             if self.env == "production":
@@ -108,6 +98,16 @@ class Settings(BaseSettings):
                 "the Twilio gateway needs exactly one of OUTREACH_TWILIO_MESSAGING_SERVICE_SID "
                 "or OUTREACH_TWILIO_FROM_NUMBER"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _session_secret_is_strong(self) -> Settings:
+        if self.env == "production":
+            from outreach.security.secrets import weak_secret_reason
+
+            reason = weak_secret_reason(self.session_secret.get_secret_value())
+            if reason:
+                raise ValueError(f"OUTREACH_SESSION_SECRET {reason} (production needs its own strong secret)")
         return self
 
     @property

@@ -64,6 +64,7 @@ def get_principal(
     if principal is None:
         ratelimit.note_failed_authentication(request, presented=presented)
         raise HTTPException(401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    request.state.principal = principal  # the audit trail names who read or changed what
     return principal
 
 

@@ -30,6 +30,7 @@ from outreach.i18n import count_segments, negotiate
 from outreach.messaging.models import CAMPAIGN_PAUSED, UNSENT, MessageStatus, OutboundMessage
 from outreach.messaging.quiet_hours import next_allowed
 from outreach.patients.models import Appointment, AppointmentStatus, ConsentStatus, Patient
+from outreach.security import phi, spend
 from outreach.sms.base import GatewayError, OutboundSms, SmsGateway
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ def create_one_off(
     language: str | None,
     now: datetime,
     kind: str = "one_off",
+    phi_override_reason: str | None = None,
+    actor_key_id: uuid.UUID | None = None,
 ) -> OutboundMessage:
     """Schedule one text (a clinic's one-off, a coordinator's reply, ...) to one consenting patient."""
     patient = session.get(Patient, patient_id)
@@ -74,13 +77,18 @@ def create_one_off(
         raise Invalid("send_at", "needs a time zone offset, for example 2026-03-03T14:30:00-05:00")
     if when < now - timedelta(minutes=1):
         raise Invalid("send_at", "is in the past")
+    language = language or negotiate(patient.language).language
+    phi.check_text(
+        session=session, clinic_id=clinic_id, text=text, language=language, field="body",
+        override_reason=phi_override_reason, key_id=actor_key_id, lint=kind != "reply",
+    )  # fmt: skip
     segments = count_segments(text)
     message = OutboundMessage(
         clinic_id=clinic_id,
         patient_id=patient.id,
         kind=kind,
         send_at=when,
-        language=language or negotiate(patient.language).language,
+        language=language,
         body=text,
         segments=segments.segments,
         encoding=segments.encoding,
@@ -138,7 +146,8 @@ def claim_due(*, session: Session, now: datetime, limit: int) -> list[tuple[uuid
         .returning(col(OutboundMessage.id), col(OutboundMessage.segments))
     ).all()
     quiet = _defer_quiet_hours(session=session, ids=[row[0] for row in claimed], now=now)
-    return [(row[0], row[1]) for row in claimed if row[0] not in quiet]
+    due_now = [(row[0], row[1]) for row in claimed if row[0] not in quiet]
+    return spend.hold_over_cap(session=session, claimed=due_now, now=now)  # the clinic's daily cap
 
 
 def _settle_before_claim(*, session: Session, now: datetime) -> None:
