@@ -47,16 +47,15 @@ def hold_over_cap(
     """The claimed texts that fit their clinic's cap; the rest are put on hold with the reason."""
     if not claimed:
         return claimed
+    segments_of = dict(claimed)
     rows = session.execute(
-        select(col(OutboundMessage.id), col(OutboundMessage.clinic_id), col(OutboundMessage.kind)).where(
-            col(OutboundMessage.id).in_([mid for mid, _ in claimed])
-        )
+        select(col(OutboundMessage.id), col(OutboundMessage.clinic_id), col(OutboundMessage.kind))
+        .where(col(OutboundMessage.id).in_(list(segments_of)))
+        .order_by(col(OutboundMessage.send_at), col(OutboundMessage.id))  # the earliest texts go first
     ).all()
-    owner = {mid: (clinic_id, kind) for mid, clinic_id, kind in rows}
     by_clinic: dict[uuid.UUID, list[tuple[uuid.UUID, int, str]]] = defaultdict(list)
-    for mid, segments in sorted(claimed):  # time-ordered ids: the oldest texts go first
-        clinic_id, kind = owner[mid]
-        by_clinic[clinic_id].append((mid, segments, kind))
+    for mid, clinic_id, kind in rows:
+        by_clinic[clinic_id].append((mid, segments_of[mid], kind))
     held: set[uuid.UUID] = set()
     for clinic_id, texts in by_clinic.items():
         held |= _apply_cap(session=session, clinic_id=clinic_id, texts=texts, now=now)

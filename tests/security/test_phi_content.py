@@ -88,9 +88,10 @@ def test_a_clinic_adds_a_term_and_permits_a_built_in_one(client: TestClient, eng
     patient = create_patient(engine, clinic, language="en")
 
     def send(body: str) -> int:
-        return client.post(
+        answer = client.post(
             "/admin/messages", json={"patient_id": str(patient.id), "body": body}, headers=key
-        ).status_code
+        )
+        return int(answer.status_code)
 
     assert send("Your bariatric consult is on Monday") == 201
     added = client.post("/admin/security/phi-terms", json={"term": "bariatric"}, headers=key)
