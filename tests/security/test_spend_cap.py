@@ -3,6 +3,7 @@ admin sees, released by the admin (audited), and a dry run that would pass the c
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,12 +20,12 @@ from tests.campaigns.support import book, enroll, make_campaign
 from tests.factories import auth, create_clinic, create_key, create_patient, seed_due_texts
 
 
-def _cap(engine: Engine, clinic_id: object, segments: int) -> None:
+def _cap(engine: Engine, clinic_id: uuid.UUID, segments: int) -> None:
     with session_scope(engine) as session:
         session.add(ClinicPolicy(clinic_id=clinic_id, daily_segment_cap=segments))
 
 
-def _claim(engine: Engine) -> list[object]:
+def _claim(engine: Engine) -> list[uuid.UUID]:
     with session_scope(engine) as session:
         return [mid for mid, _ in claim_due(session=session, now=utcnow() + timedelta(seconds=1), limit=100)]
 
