@@ -13,6 +13,7 @@ from outreach.main import create_app
 from outreach.patients.models import ConsentStatus, Patient
 from tests.factories import auth, create_clinic, create_key, create_patient
 from tests.servers import free_port, serving
+from tests.web.conftest import sign_in, web_app
 
 
 def test_spanish_phone_replies_alto_and_is_opted_out(settings: Settings, engine: Engine) -> None:
@@ -87,3 +88,14 @@ def test_unknown_simulated_phone_is_404(client: TestClient, engine: Engine) -> N
     key = auth(create_key(engine, create_clinic(engine)))
     response = client.post("/simulator/phones/+12025550999/reply", json={"body": "hi"}, headers=key)
     assert response.status_code == 404
+
+
+def test_a_signed_in_web_session_drives_its_own_clinics_simulator(settings: Settings, engine: Engine) -> None:
+    clinic = create_clinic(engine)
+    theirs = create_patient(engine, create_clinic(engine, name="Other"), phone="+12025550135")
+    with TestClient(web_app(settings)) as browser:
+        assert browser.get("/simulator/phones").status_code == 401
+        assert sign_in(browser, create_key(engine, clinic, Role.COORDINATOR)).status_code == 303
+        assert browser.get("/simulator/phones").status_code == 200
+        refused = browser.post(f"/simulator/phones/{theirs.phone}/reply", json={"body": "STOP"})
+        assert refused.status_code == 404
