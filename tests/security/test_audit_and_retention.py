@@ -17,6 +17,7 @@ from outreach.clinics.models import ApiKey, Role
 from outreach.db import session_scope, utcnow
 from outreach.inbox.models import InboundKind, InboundMessage, InboxAudit, Thread
 from outreach.messaging.models import MessageStatus, OutboundMessage
+from outreach.patients.models import ConsentEvent
 from outreach.security.models import AuditEvent, ClinicPolicy
 from outreach.security.retention import PURGED, purge
 from tests.factories import auth, create_clinic, create_key, create_patient, seed_due_texts
@@ -75,7 +76,9 @@ def _one_audit_row_each(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("change", ["update", "delete"])
-def test_the_database_refuses_to_change_or_delete_audit_rows(engine: Engine, change: str) -> None:
+def test_the_database_refuses_to_change_or_delete_audit_rows_and_the_consent_ledger(
+    engine: Engine, change: str
+) -> None:
     _one_audit_row_each(engine)
     statement = (
         update(AuditEvent).values(action="nothing happened") if change == "update" else delete(AuditEvent)
@@ -86,9 +89,16 @@ def test_the_database_refuses_to_change_or_delete_audit_rows(engine: Engine, cha
         conn.execute(
             text("UPDATE inbox_audit SET action = 'x'" if change == "update" else "DELETE FROM inbox_audit")
         )
+    create_patient(engine, create_clinic(engine, name="Ledger"))  # its consent is one ledger row
+    ledger = (
+        "UPDATE consent_event SET status = 'revoked'" if change == "update" else "DELETE FROM consent_event"
+    )
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text(ledger))
     with Session(engine) as session:
         assert [a.action for a in session.exec(select(AuditEvent))] == ["GET /admin/patients"]
         assert [a.action for a in session.exec(select(InboxAudit))] == ["view"]
+        assert [e.status for e in session.exec(select(ConsentEvent))] == ["granted"]
 
 
 def _age(engine: Engine, ids: list[uuid.UUID], days: int) -> None:

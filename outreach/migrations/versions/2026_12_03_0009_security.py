@@ -1,8 +1,10 @@
 """security
 
 Clinic policies (segment cap, daily spend cap, retention), a clinic's PHI terms, daily spend counters and
-the audit trail. Audit rows are append-only in the database itself: a trigger refuses UPDATE and DELETE
-on audit_event and inbox_audit, on PostgreSQL and on SQLite, whatever the application asks.
+the audit trail. Audit rows and the consent ledger are append-only in the database itself: a trigger
+refuses UPDATE and DELETE on audit_event, inbox_audit and consent_event, on PostgreSQL and on SQLite,
+whatever the application asks. (A later batch migration that rebuilds one of these tables on SQLite must
+create its triggers again.)
 
 Revision ID: 0009
 Revises: 0005
@@ -98,7 +100,7 @@ def upgrade() -> None:
         _append_only(table)
 
 
-APPEND_ONLY = ("audit_event", "inbox_audit")
+APPEND_ONLY = ("audit_event", "inbox_audit", "consent_event")
 
 
 def _append_only(table: str) -> None:
