@@ -13,14 +13,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
+from outreach.api.twilio_auth import webhook_token
 from outreach.clinics.models import ApiKey, Role
+from outreach.config import Settings
 from outreach.db import session_scope, utcnow
 from outreach.inbox.models import InboundKind, InboundMessage, InboxAudit, Thread
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.patients.models import ConsentEvent
 from outreach.security.models import AuditEvent, ClinicPolicy
 from outreach.security.retention import PURGED, purge
+from outreach.sms.twilio import sign_request
 from tests.factories import auth, create_clinic, create_key, create_patient, seed_due_texts
+from tests.web.conftest import sign_in, web_app
 
 
 def test_reading_and_changing_a_patient_leaves_a_trail_the_admin_can_read(
@@ -146,3 +150,32 @@ def test_retention_removes_old_bodies_and_keeps_outcomes(engine: Engine) -> None
         assert event.channel == "system"
     with session_scope(engine) as session:
         assert purge(session=session, now=utcnow()) == {"outbound": 0, "inbound": 0, "notes": 0}
+
+
+def test_a_coordinator_opening_a_thread_in_the_web_app_is_traced_to_the_patient(
+    settings: Settings, engine: Engine
+) -> None:
+    clinic = create_clinic(engine)
+    patient = create_patient(engine, clinic)
+    url = settings.public_base_url.rstrip("/") + "/webhooks/twilio/sms"
+    form = {
+        "MessageSid": "SM" + "1" * 32,
+        "From": patient.phone,
+        "To": clinic.phone,
+        "Body": "Can I come later?",
+    }
+    signature = sign_request(auth_token=webhook_token(settings), url=url, params=form)
+    with TestClient(web_app(settings)) as browser:
+        texted = browser.post("/webhooks/twilio/sms", data=form, headers={"X-Twilio-Signature": signature})
+        assert texted.status_code == 200
+        with Session(engine) as session:
+            thread = session.exec(select(Thread).where(Thread.patient_id == patient.id)).one()
+        assert sign_in(browser, create_key(engine, clinic, Role.COORDINATOR)).status_code == 303
+        assert browser.get(f"/app/threads/{thread.id}").status_code == 200
+    with Session(engine) as session:
+        [event] = session.exec(select(AuditEvent).where(AuditEvent.channel == "web")).all()
+    assert (event.action, event.patient_id, event.object_id) == (
+        "GET /app/threads/{thread_id}",
+        patient.id,
+        thread.id,
+    )
