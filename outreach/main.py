@@ -17,7 +17,6 @@ from outreach.errors import install_handlers
 from outreach.inbox.receiver import PostgresReceiver, SessionReceiver
 from outreach.redaction import install_access_log_redaction
 from outreach.security import api as security_api
-from outreach.security.audit import AuditTrail
 from outreach.security.limits import install_limits
 
 
@@ -65,7 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(security_api.router)
     web.install(app)
-    app.add_middleware(AuditTrail)
     install_limits(app)  # request body sizes and the documented error shape
     app.add_middleware(InboundWebhook)  # last added runs first: Twilio's webhook skips the routing
     return app

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from outreach.auth import Principal, authenticate
 from outreach.clinics.models import Role
 from outreach.config import Settings
-from outreach.security import ratelimit
+from outreach.security import audit, ratelimit
 
 _bearer = HTTPBearer(auto_error=False, description="An outreach API key: `Authorization: Bearer ok_…`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key in X-API-Key")
@@ -32,11 +32,12 @@ async def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+def get_session(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
     """One unit of work per request: committed when the handler returns, rolled back if it raises."""
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
+            audit.record_request(request.scope, session)  # who read or changed which patient's data
             session.commit()
         except BaseException:
             session.rollback()

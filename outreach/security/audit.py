@@ -1,9 +1,11 @@
 """The audit trail: who read or changed a patient's data, through the API or the web app, and when.
 
 Every request made with a key (or a signed-in web session) to a route that shows or changes patient
-data leaves one `audit_event` row, written before the response starts: a response that could not be
-audited is a 500, not an untraced read. Routes naming a thread, text or visit are traced to its patient,
+data leaves one `audit_event` row, added to the request's own unit of work and committed with it before
+the response is sent: a read or write that could not be audited is not answered (and costs one more
+INSERT, not a transaction of its own). Routes naming a thread, text or visit are traced to its patient,
 so one patient's trail shows them all. Overrides and releases are recorded by the services that do them.
+A request that fails is rolled back, its audit row with it.
 The rows are append-only in the database (see migration 0009) and carry no phone number and no body.
 """
 
@@ -13,10 +15,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import anyio
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from outreach.db import utcnow
 from outreach.inbox.models import Thread
@@ -98,44 +98,23 @@ def _uuid(value: object) -> uuid.UUID | None:
         return None
 
 
-def _write(engine: Engine, scope: Scope, status: int) -> None:
+def record_request(scope: Scope, session: Session) -> None:
+    """Add the audit row of an authenticated request to patient data (before the request commits)."""
+    path: str = scope.get("path", "")
+    if not path.startswith(_AUDITED):
+        return
     who = _who(scope.get("state") or {})
     route = scope.get("route")
     if who is None or route is None:
         return
     clinic_id, key_id, channel = who
-    with Session(engine) as session:
-        patient_id, object_id = _subject(session, dict(scope.get("path_params") or {}))
-        action = f"{scope['method']} {getattr(route, 'path', scope['path'])}"
-        record(
-            session=session,
-            clinic_id=clinic_id,
-            key_id=key_id,
-            action=action,
-            channel=channel,
-            patient_id=patient_id,
-            object_id=object_id,
-            status_code=status,
-        )
-        session.commit()
-
-
-class AuditTrail:
-    """Writes the audit row of an authenticated request to patient data before its response starts."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(_AUDITED):
-            await self.app(scope, receive, send)
-            return
-        engine: Engine = scope["app"].state.engine
-
-        async def audited_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                await anyio.to_thread.run_sync(_write, engine, scope, int(message["status"]))
-            await send(message)
-
-        await self.app(scope, receive, audited_send)
+    patient_id, object_id = _subject(session, dict(scope.get("path_params") or {}))
+    record(
+        session=session,
+        clinic_id=clinic_id,
+        key_id=key_id,
+        action=f"{scope['method']} {getattr(route, 'path', path)}",
+        channel=channel,
+        patient_id=patient_id,
+        object_id=object_id,
+    )
