@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Connection, Engine
@@ -36,6 +37,7 @@ from outreach.sms.base import GatewayError, OutboundSms, SmsGateway
 log = logging.getLogger(__name__)
 
 MAX_BODY_CHARS = 1600  # Twilio's limit for one message body
+UNKNOWN_ZONE = "unknown_time_zone"  # error_reason of texts held because the patient's stored zone is unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,17 +199,28 @@ def _defer_quiet_hours(*, session: Session, ids: list[uuid.UUID], now: datetime)
         .where(col(OutboundMessage.id).in_(ids), OutboundMessage.kind != "reply")
     ).all()
     waking: dict[datetime, list[uuid.UUID]] = {}
+    unknown_zone: list[uuid.UUID] = []
     for message_id, tz, start, end in rows:
-        wake = next_allowed(now, tz=tz, start=start, end=end)
+        try:
+            wake = next_allowed(now, tz=tz, start=start, end=end)
+        except (ZoneInfoNotFoundError, ValueError):  # a stored zone this system no longer knows
+            unknown_zone.append(message_id)
+            continue
         if wake is not None:
             waking.setdefault(wake, []).append(message_id)
+    if unknown_zone:  # the most restrictive answer: held for staff, never a guess at the patient's night
+        session.execute(
+            update(OutboundMessage)
+            .where(col(OutboundMessage.id).in_(unknown_zone))
+            .values(status=MessageStatus.HELD, error_reason=UNKNOWN_ZONE, updated_at=now)
+        )
     for wake, ids_then in waking.items():  # one statement per morning, not per text
         session.execute(
             update(OutboundMessage)
             .where(col(OutboundMessage.id).in_(ids_then))
             .values(status=MessageStatus.SCHEDULED, send_at=wake, updated_at=now)
         )
-    return {message_id for ids_then in waking.values() for message_id in ids_then}
+    return {message_id for ids_then in waking.values() for message_id in ids_then} | set(unknown_zone)
 
 
 def requeue_stranded(

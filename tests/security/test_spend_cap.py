@@ -1,5 +1,6 @@
-"""The daily spend cap: texts claimed past a clinic's segments for its day are held with a reason the
-admin sees, released by the admin (audited), and a dry run that would pass the cap says so."""
+"""Holds at claim time. The daily spend cap: texts claimed past a clinic's segments for its day are held
+with a reason the admin sees, released by the admin (audited), and a dry run that would pass the cap says
+so. A text to a patient whose stored zone is unknown is held, not sent at a guess, and the batch goes on."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from outreach.db import session_scope, utcnow
 from outreach.messaging.models import MessageStatus, OutboundMessage
-from outreach.messaging.service import claim_due
+from outreach.messaging.service import UNKNOWN_ZONE, claim_due
+from outreach.patients.models import Patient
 from outreach.security.models import AuditEvent, ClinicPolicy
 from outreach.security.spend import SPEND_CAP
 from tests.campaigns.support import book, enroll, make_campaign
@@ -82,3 +85,21 @@ def test_a_dry_run_past_the_cap_names_the_day_and_the_excess(client: TestClient,
     over = client.get(f"/admin/campaigns/{campaign.id}/dry-run", headers=key).json()
     day = (visit - timedelta(days=1)).astimezone(ZoneInfo("America/Chicago")).date()
     assert over["over_daily_cap"] == {day.isoformat(): 2}
+
+
+def test_a_text_to_a_patient_with_an_unknown_stored_zone_is_held_and_the_batch_goes_on(
+    engine: Engine,
+) -> None:
+    clinic = create_clinic(engine)
+    lost, fine = seed_due_texts(engine, clinic, patients=2, per_patient=1)
+    with session_scope(engine) as session:
+        message = session.get(OutboundMessage, lost)
+        assert message is not None
+        session.execute(
+            update(Patient).where(col(Patient.id) == message.patient_id).values(timezone="Mars/Olympus")
+        )
+    assert _claim(engine) == [fine]
+    with Session(engine) as session:
+        held = session.get(OutboundMessage, lost)
+        assert held is not None
+        assert (held.status, held.error_reason) == (MessageStatus.HELD, UNKNOWN_ZONE)
