@@ -117,6 +117,7 @@ class PreviewOut(BaseModel):
     status: str
     reason: str | None
     fell_back: bool
+    notice: str | None = Field(default=None, description='e.g. "Somali: draft translation, not reviewed ..."')
 
 
 class Timeline(BaseModel):
@@ -132,6 +133,7 @@ class Timeline(BaseModel):
     held: int
     excluded: dict[str, int]
     fallbacks: dict[str, int]
+    notices: list[str] = Field(default_factory=list, description="Built-in translations not yet reviewed")
     over_daily_cap: dict[str, int] = Field(
         default_factory=dict,
         description="Days over the clinic's daily segment cap, by how many segments (those texts are held)",

@@ -25,8 +25,9 @@ from outreach.security.models import PhiTerm
 from outreach.security.policy import policy_for
 
 _TERMS_FILE = Path(__file__).with_name("phi_terms.toml")
-# Scripts written without spaces between words, or whose vowel signs break regex word boundaries.
-_ANYWHERE = re.compile(r"[\u0900-\u0dff\u1200-\u139f\u2e80-\u9fff\uf900-\ufaff]")
+# Scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Burmese), or whose
+# vowel signs break regex word boundaries (the Indic scripts), and Ethiopic, whose prefixes attach.
+_ANYWHERE = re.compile(r"[\u0900-\u0eff\u1000-\u109f\u1200-\u139f\u1780-\u17ff\u2e80-\u9fff\uf900-\ufaff]")
 _FOLD = str.maketrans({"ё": "е", "أ": "ا", "إ": "ا", "آ": "ا", "ي": "ی", "ك": "ک", "\u200c": " "})
 
 

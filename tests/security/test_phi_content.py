@@ -49,6 +49,9 @@ def test_a_template_naming_an_hiv_test_result_is_refused_with_the_term(
         ("ru", "Здравствуйте, {first_name}! Ваши результаты анализов готовы", "результат* анализ*"),
         ("zh-Hans", "{first_name}，您的癌症筛查结果已出", "癌"),
         ("ar", "مرحبا {first_name}، نتيجة الفحص جاهزة", "نتيجة الفحص"),
+        ("de", "Hallo {first_name}, Ihr Testergebnis liegt vor", "testergebnis*"),
+        ("ja", "{first_name}様、検査結果が出ました", "検査結果"),
+        ("th", "คุณ {first_name} ผลตรวจของคุณพร้อมแล้ว", "ผลตรวจ"),
     ],
 )
 def test_terms_are_found_in_the_texts_own_language(

@@ -7,7 +7,7 @@ whatever the application asks. (A later batch migration that rebuilds one of the
 create its triggers again.)
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0012
 Create Date: 2026-12-03 06:29:21.827780
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import outreach.db
 
 revision: str = "0009"
-down_revision: str | None = "0005"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
