@@ -114,3 +114,8 @@ def load_settings() -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings (tests build their own Settings instead)."""
     return load_settings()
+
+
+def webhook_token(settings: Settings) -> str:
+    """The secret webhooks are signed with: the Twilio auth token, or the simulator's own."""
+    return settings.twilio_auth_token.get_secret_value() or settings.simulator_auth_token

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from outreach.auth import Principal, authenticate
 from outreach.clinics.models import Role
 from outreach.config import Settings
+from outreach.db import session_scope
 
 _bearer = HTTPBearer(auto_error=False, description="An outreach API key: `Authorization: Bearer ok_…`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key in X-API-Key")
@@ -33,13 +34,8 @@ async def get_engine(request: Request) -> Engine:
 
 def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
     """One unit of work per request: committed when the handler returns, rolled back if it raises."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(engine) as session:
+        yield session
 
 
 # scope="function": the commit happens before the response is sent, so a 201 means the row is stored.

@@ -15,11 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from outreach.api.deps import SessionDep, SettingsDep
-from outreach.api.twilio_auth import webhook_token
 from outreach.clinics.models import Clinic
-from outreach.config import Settings
+from outreach.config import Settings, webhook_token
 from outreach.inbox.models import InboundMessage
 from outreach.patients.models import Patient
+from outreach.sms.base import MAX_BODY_CHARS
 from outreach.sms.models import SimulatedSms
 from outreach.sms.twilio import sign_request
 
@@ -32,7 +32,7 @@ class PhoneReply(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=1600)
+    body: str = Field(min_length=1, max_length=MAX_BODY_CHARS)
 
 
 def _require_simulator(settings: Settings) -> None:

@@ -21,6 +21,7 @@ from outreach.inbox.schemas import ReplyIn, ReplyPublic, ThreadPublic
 from outreach.inbox.triage import next_appointment
 from outreach.messaging.service import create_one_off
 from outreach.patients.models import Patient
+from outreach.tenancy import owned
 
 
 def holder_name(*, session: Session, key_id: uuid.UUID) -> str:
@@ -41,7 +42,7 @@ def audit(*, session: Session, thread: Thread, key_id: uuid.UUID, action: str, n
 
 def load(*, session: Session, clinic_id: uuid.UUID, thread_id: uuid.UUID, lock: bool = False) -> Thread:
     """The clinic's thread (locked for this transaction when asked); another clinic's is not found."""
-    query = select(Thread).where(Thread.id == thread_id, Thread.clinic_id == clinic_id)
+    query = owned(select(Thread), Thread, clinic_id=clinic_id).where(Thread.id == thread_id)
     if lock and session.get_bind().dialect.name == "sqlite":
         # SQLite has no row locks and starts a transaction only at its first write: this no-op write
         # takes the database's write lock now, so what follows is ordered against a concurrent STOP.

@@ -17,9 +17,8 @@ from dataclasses import dataclass, replace
 
 from pydantic import SecretStr
 
-from outreach.api.twilio_auth import webhook_token
 from outreach.clinics.models import Role
-from outreach.config import Settings
+from outreach.config import Settings, webhook_token
 
 COOKIE = "outreach_session"
 # A coordinator's shift; after that the person signs in again and comes back to the same page.
