@@ -13,7 +13,7 @@ from outreach.campaigns.models import Campaign
 from outreach.clinics.models import Clinic
 from outreach.errors import DomainError
 from outreach.i18n import Segments, TemplateKey, count_segments
-from outreach.inbox import actions
+from outreach.inbox import coordinator
 from outreach.inbox.models import InboundKind, InboundMessage, Priority
 from outreach.inbox.triage import next_appointment
 from outreach.messaging.models import OutboundMessage
@@ -72,7 +72,7 @@ def canned_preview(
     *, session: Session, clinic: Clinic, thread_id: uuid.UUID, template: TemplateKey, now: datetime
 ) -> CannedPreview:
     """A saved reply rendered as `reply` would send it on this thread (NotFound for another clinic's)."""
-    thread = actions.load(session=session, clinic_id=clinic.id, thread_id=thread_id)
+    thread = coordinator.load(session=session, clinic_id=clinic.id, thread_id=thread_id)
     patient = session.get(Patient, thread.patient_id) if thread.patient_id else None
     if patient is None:
         return CannedPreview(
@@ -80,7 +80,7 @@ def canned_preview(
         )
     try:
         # The reply action's own renderer (private today), so the preview never differs from what is sent.
-        body, language = actions.canned(
+        body, language = coordinator.canned(
             session=session, template=template, clinic=clinic, patient=patient, now=now
         )
     except DomainError as exc:

@@ -16,7 +16,7 @@ from outreach.clinics.models import Role
 from outreach.db import utcnow
 from outreach.errors import Invalid
 from outreach.i18n import SUPPORTED
-from outreach.inbox import queue
+from outreach.inbox import coordinator_queue as queue
 from outreach.inbox.context import handled_automatically
 from outreach.inbox.models import ACTIVE, Priority, ThreadStatus
 from outreach.inbox.schemas import ThreadPage

@@ -19,7 +19,7 @@ from outreach.config import Settings
 from outreach.db import utcnow
 from outreach.errors import Conflict, DomainError, Invalid, NotFound
 from outreach.i18n import TemplateKey
-from outreach.inbox import actions
+from outreach.inbox import coordinator
 from outreach.inbox.models import Outcome
 from outreach.inbox.schemas import ReplyIn
 from outreach.sms.base import MAX_BODY_CHARS
@@ -116,7 +116,7 @@ def _act(
 @router.post("/{thread_id}/claim", summary="Claim a thread")
 def claim(posted: PostedDep) -> Response:
     def run(on: OnThread) -> str:
-        actions.claim(**on)
+        coordinator.claim(**on)
         return "You are working on this thread now: colleagues see it is yours."
 
     return _act(posted, "claim", run)
@@ -125,7 +125,7 @@ def claim(posted: PostedDep) -> Response:
 @router.post("/{thread_id}/release", summary="Give a thread back to the queue")
 def release(posted: PostedDep) -> Response:
     def run(on: OnThread) -> str:
-        actions.release(**on)
+        coordinator.release(**on)
         return "Released: the thread is back in the queue for anyone."
 
     return _act(posted, "release", run)
@@ -157,7 +157,7 @@ def reply(posted: PostedDep) -> Response:
         return posted.invalid("body", "Type a reply, or choose a saved reply.")
 
     def run(on: OnThread) -> str:
-        sent = actions.reply(**on, data=data)
+        sent = coordinator.reply(**on, data=data)
         return f"Reply on its way to the patient, in {language_name(sent.language)}."
 
     return _act(posted, "reply", run)
@@ -175,7 +175,7 @@ def note(posted: PostedDep) -> Response:
         )
 
     def run(on: OnThread) -> str:
-        actions.add_note(**on, body=body)
+        coordinator.add_note(**on, body=body)
         return "Note added for the care team (the patient does not see it)."
 
     return _act(posted, "note", run)
@@ -195,7 +195,7 @@ def resolve(posted: PostedDep) -> Response:
     outcome = Outcome(chosen)
 
     def run(on: OnThread) -> str:
-        actions.resolve(**on, outcome=outcome, note=remark or None)
+        coordinator.resolve(**on, outcome=outcome, note=remark or None)
         return f"Resolved ({OUTCOME_LABELS[outcome].lower()}). It reopens if the patient writes again."
 
     return _act(posted, "resolve", run, go_to=f"{PREFIX}/queue")

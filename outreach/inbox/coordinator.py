@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 from outreach.clinics.models import ApiKey, Clinic
 from outreach.errors import Conflict, Invalid, NotFound
 from outreach.i18n import MissingPlaceholder, render_template
+from outreach.inbox.coordinator_queue import languages_of, to_public
 from outreach.inbox.models import CoordinatorProfile, InboxAudit, Outcome, Thread, ThreadEvent, ThreadStatus
-from outreach.inbox.queue import languages_of, to_public
 from outreach.inbox.schemas import ReplyIn, ReplyPublic, ThreadPublic
 from outreach.inbox.triage import next_appointment
 from outreach.messaging.service import create_one_off
