@@ -3,7 +3,8 @@
 Seeds a throwaway PostgreSQL database by COPY with one clinic, a patient per thread, ten inbound texts
 per thread on average and a realistic mix (most threads resolved, some open, a few claimed, urgent
 and high ones among them, 20 languages), then times the first page of
-`inbox.coordinator_queue.list_threads` as the API serves it: the default view, a language filter, "my languages", and the second page through the cursor.
+`inbox.coordinator_queue.list_threads` as the API serves it: the default view, a language filter,
+"my languages", and the second page through the cursor.
 The baseline is the same page's bare SQL (one index walk, no Python), timed in the same run.
 """
 
