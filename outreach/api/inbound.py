@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from outreach.api.twilio_auth import MAX_FORM_BYTES, MAX_FORM_FIELDS, signed_by_twilio
 from outreach.config import Settings
-from outreach.inbox.service import IncomingSms
+from outreach.inbox.inbound_plan import IncomingSms
 from outreach.sms.base import MAX_BODY_CHARS
 
 PATH = "/webhooks/twilio/sms"
