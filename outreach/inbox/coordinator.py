@@ -1,4 +1,5 @@
-"""What a coordinator does to a thread: read it, claim, release, reply, note, resolve. Each is audited.
+"""The coordinator service: what a coordinator does to a thread (read it, claim, release, reply, note,
+resolve), each audited. Domain functions: they take a session and flush; the request commits.
 
 A claim is one conditional UPDATE, so two coordinators pressing "claim" at once cannot both win: the
 database decides, and the loser is told who holds the thread.
