@@ -66,12 +66,14 @@ def outcomes(
     csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output")] = False,
 ) -> None:
     """The outcome and equity report of a campaign (or a clinic's texts over a date range)."""
-    from outreach.campaigns.models import Campaign
-    from outreach.cli import _settings
-    from outreach.db import engine_for, session_scope, utcnow
-    from outreach.errors import DomainError
-    from outreach.reports.build import outcome_report
-    from outreach.reports.csv_out import to_csv
+    # Here, not at the top: `outreach --help` should not load the database stack (and outreach.cli
+    # imports this module).
+    from outreach.campaigns.models import Campaign  # noqa: PLC0415
+    from outreach.cli import _settings  # noqa: PLC0415
+    from outreach.db import engine_for, session_scope, utcnow  # noqa: PLC0415
+    from outreach.errors import DomainError  # noqa: PLC0415
+    from outreach.reports.build import outcome_report  # noqa: PLC0415
+    from outreach.reports.csv_out import to_csv  # noqa: PLC0415
 
     settings = _settings()
     with session_scope(engine_for(settings.database_url)) as session:

@@ -134,7 +134,8 @@ def key_expression(by: str, *, languages: Languages, today: date) -> ColumnEleme
 
 def label(by: str, key: str) -> str:
     """A group's name as a person reads it."""
-    from outreach.web.display import language_name
+    # Here: importing outreach.web at the top would import the web app, which imports this module.
+    from outreach.web.display import language_name  # noqa: PLC0415
 
     if key == NOT_RECORDED:
         return "Not recorded"

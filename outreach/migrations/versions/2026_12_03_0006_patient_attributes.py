@@ -6,7 +6,7 @@ outreach/patients/attributes.py). All nullable: existing patients keep working u
 And the audit trail of follow-up lists made from the outcome report (report_follow_up).
 
 Revision ID: 0006
-Revises: 0012
+Revises: 0009
 Create Date: 2026-12-03 06:40:00.000000
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import outreach.db
 
 revision: str = "0006"
-down_revision: str | None = "0012"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
