@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from outreach.campaigns.models import Campaign
 from outreach.config import Settings
-from outreach.errors import Invalid, NotFound
+from outreach.errors import Invalid
 from outreach.reports import figures
 from outreach.reports.groups import NO_TEXT, clinic_languages, clinic_of, label
 from outreach.reports.queries import Scope, count_groups
@@ -24,6 +24,7 @@ from outreach.reports.schemas import FlagOut, GroupOut, RateOut, ReportOut, Rule
 from outreach.reports.scope import day_start
 from outreach.reports.stats import SMALL_CELL, FlagRule, Suppressed, disparity_flags, suppress_cells, wilson
 from outreach.reports.trend import weekly_trend
+from outreach.tenancy import get_owned
 
 Marks = dict[str, dict[str, Suppressed | None]]
 _BY_KIND: dict[str, frozenset[str]] = {
@@ -138,9 +139,11 @@ def outcome_report(
     if date_from and date_to and date_to <= date_from:
         raise Invalid("to", "must be after from")
     clinic = clinic_of(session, clinic_id)
-    campaign = session.get(Campaign, campaign_id) if campaign_id else None
-    if campaign_id is not None and (campaign is None or campaign.clinic_id != clinic_id):
-        raise NotFound("campaign")
+    campaign = (
+        get_owned(session, Campaign, campaign_id, clinic_id=clinic_id, name="campaign")
+        if campaign_id
+        else None
+    )
     kind = str(campaign.kind) if campaign else "all"
     scope = Scope(
         clinic_id=clinic_id,

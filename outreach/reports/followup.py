@@ -22,7 +22,7 @@ from outreach.campaigns.enrollment import enroll
 from outreach.campaigns.models import Campaign, CampaignKind, Enrollment
 from outreach.campaigns.schemas import EnrollIn
 from outreach.config import Settings
-from outreach.errors import Invalid, NotFound
+from outreach.errors import Invalid
 from outreach.inbox.models import InboundKind, InboxAudit, Thread, ThreadEvent, ThreadStatus
 from outreach.patients.models import Patient
 from outreach.reports import figures
@@ -37,6 +37,7 @@ from outreach.reports.groups import (
 )
 from outreach.reports.models import ReportFollowUp
 from outreach.reports.queries import Scope, per_patient
+from outreach.tenancy import get_owned
 
 Stage = Literal["not_delivered", "not_confirmed"]
 STAGE_NAMES = {"not_delivered": "not reached", "not_confirmed": "reached, not confirmed"}
@@ -76,10 +77,7 @@ class FollowUpOut(BaseModel):
 
 
 def _campaign(session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
-    found = session.get(Campaign, campaign_id)
-    if found is None or found.clinic_id != clinic_id:
-        raise NotFound("campaign")
-    return found
+    return get_owned(session, Campaign, campaign_id, clinic_id=clinic_id, name="campaign")
 
 
 def patient_ids(
