@@ -317,7 +317,5 @@ def main(argv: list[str]) -> dict[str, object]:
         "p95_ms": _p95(timed),
         "bare_sql_p95_ms": _p95(bare),
         "ratio_vs_bare_sql": round(_p95(bare) / _p95(timed), 3),
-        "p50_ms": round(statistics.median(timed), 1),
-        "bare_sql_p50_ms": round(statistics.median(bare), 1),
         "peak_rss_mb": peak_rss_mb(),
     }
