@@ -12,9 +12,11 @@ from rich.console import Console
 from outreach import demo as demo_data
 from outreach import devrun
 from outreach.auth import mint_key
+from outreach.cli_settings import cli_settings as _settings
+from outreach.cli_settings import err
 from outreach.clinics.models import Clinic, Role
 from outreach.clinics.service import create_clinic as create
-from outreach.config import ConfigError, Settings, load_settings
+from outreach.config import ConfigError
 from outreach.db import engine_for, session_scope
 from outreach.errors import Invalid
 from outreach.reports.cli import report_app
@@ -27,20 +29,6 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(report_app, name="report")
 console = Console()
-err = Console(stderr=True, soft_wrap=True)  # one line per error, whatever the terminal width
-
-
-def _settings(*, migrate: bool = False) -> Settings:
-    """Settings that can work, and a reachable database; otherwise one clear line and exit 2."""
-    try:
-        settings = load_settings()
-        devrun.check_database(settings)
-        if migrate:
-            devrun.migrate(settings)
-    except ConfigError as exc:
-        err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-    return settings
 
 
 @db_app.command("upgrade")

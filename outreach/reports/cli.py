@@ -10,12 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from outreach.cli_settings import err
 from outreach.reports import figures
 from outreach.reports.schemas import GroupOut, RateOut, ReportOut
 
 report_app = typer.Typer(help="Outcome and equity reports.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _pct(rate: RateOut | None) -> str:
@@ -69,13 +69,13 @@ def outcomes(
     # Here, not at the top: `outreach --help` should not load the database stack (and outreach.cli
     # imports this module).
     from outreach.campaigns.models import Campaign  # noqa: PLC0415
-    from outreach.cli import _settings  # noqa: PLC0415
+    from outreach.cli_settings import cli_settings  # noqa: PLC0415
     from outreach.db import engine_for, session_scope, utcnow  # noqa: PLC0415
     from outreach.errors import DomainError  # noqa: PLC0415
     from outreach.reports.build import outcome_report  # noqa: PLC0415
     from outreach.reports.csv_out import to_csv  # noqa: PLC0415
 
-    settings = _settings()
+    settings = cli_settings()
     with session_scope(engine_for(settings.database_url)) as session:
         found = session.get(Campaign, campaign) if campaign else None
         clinic_id = found.clinic_id if found else clinic
