@@ -1,8 +1,8 @@
 """The funnel counts, grouped in the database: one statement per report, read from the outbox record.
 
-Three levels, all in one SELECT: replies per text (the inbound texts that answered it within the reply
-window), then flags and sums per patient (and per text group for `language_used` / `fallback`), then
-sums per group. Figures are defined in `outreach/reports/figures.py`; this module only counts them.
+Four levels, all in one SELECT: replies per text (when the first inbound text of each kind answered
+it), then one row of 0/1 flags per text (each reply window compared once), then flags and sums per
+patient (and per text group for `language_used` / `fallback`), then sums per group. Figures are defined in `outreach/reports/figures.py`; this module only counts them.
 """
 
 from __future__ import annotations
@@ -102,56 +102,68 @@ def _failure_group(code: Any) -> ColumnElement[str]:
     return case(*whens, else_=FAILURE_OTHER)
 
 
-def per_patient(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Subquery:
-    """Flags and sums per patient (and per text group when `by` belongs to texts)."""
+def per_text(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Subquery:
+    """One row per text of the scope: its flags (0/1) and segments, each reply window compared once."""
     o = col
     r = replies_subquery(scope)
-
-    def got(kind: str) -> ColumnElement[int]:
-        return func.max(_flag(answered(r, kind, scope, dialect)))
 
     status = o(OutboundMessage.status)
     sent = status.in_([s.value for s in HANDED_TO_CARRIER])
     replied = answered(r, "any", scope, dialect)
-    delivered = or_(status == MessageStatus.DELIVERED.value, and_(sent, replied))
     failed = status == MessageStatus.FAILED.value
     held = and_(status == MessageStatus.HELD.value, o(OutboundMessage.error_reason).like(f"{HELD_LANGUAGE}%"))
-    fallback = and_(sent, o(OutboundMessage.language) != languages.own_catalog())
     group_of_failure = _failure_group(o(OutboundMessage.error_code))
     keys: list[ColumnElement[Any]] = [o(OutboundMessage.patient_id).label("patient_id")]
     if by in PER_TEXT:
         keys.append(as_text(key_expression(by, languages=languages, today=today)).label("text_key"))
     columns = [
-        func.max(_flag(sent)).label("sent"),
-        func.max(_flag(delivered)).label("delivered"),
-        func.max(_flag(held)).label("held"),
-        func.max(_flag(status == MessageStatus.SKIPPED.value)).label("skipped"),
-        func.max(_flag(replied)).label("replied"),
-        got("confirm").label("confirmed"),
-        got("cancel").label("cancel"),
-        got("optout").label("optout"),
-        *(got(f"a{n}").label(f"a{n}") for n in (1, 2, 3)),
-        func.sum(_flag(sent)).label("texts_sent"),
-        func.sum(_flag(delivered)).label("texts_delivered"),
-        func.sum(_flag(fallback)).label("texts_fallback"),
-        func.sum(_flag(failed)).label("texts_failed"),
-        *(
-            func.sum(_flag(and_(failed, group_of_failure == g))).label(f"failed_{g}")
-            for g in (*FAILURE_GROUPS, FAILURE_OTHER)
-        ),
-        func.sum(case((sent, o(OutboundMessage.segments)), else_=0)).label("segments"),
+        _flag(sent).label("sent"),
+        _flag(or_(status == MessageStatus.DELIVERED.value, and_(sent, replied))).label("delivered"),
+        _flag(held).label("held"),
+        _flag(status == MessageStatus.SKIPPED.value).label("skipped"),
+        _flag(replied).label("replied"),
+        *(_flag(answered(r, kind, scope, dialect)).label(kind) for kind in REPLY_KINDS[1:]),
+        _flag(and_(sent, o(OutboundMessage.language) != languages.own_catalog())).label("fallback"),
+        _flag(failed).label("failed"),
+        case((failed, group_of_failure)).label("failure_group"),
+        case((sent, o(OutboundMessage.segments)), else_=0).label("segments"),
     ]
-    return (
+    query = (
         select(*keys, *columns)
         .select_from(OutboundMessage)
         .join(Patient, o(Patient.id) == o(OutboundMessage.patient_id))
         .outerjoin(languages.catalogs, languages.catalogs.c.tag == o(Patient.language))
         .outerjoin(r, r.c.message_id == o(OutboundMessage.id))
         .where(scope.texts(OutboundMessage.__table__.c))  # type: ignore[attr-defined]
-        # By output name: a CASE with bound values, repeated, is not "the same expression" to PostgreSQL.
-        .group_by(*(literal_column(k.name) for k in keys))
-        .subquery("per_patient")
     )
+    if dialect == "postgresql":
+        # Kept a level of its own: pulled up into the grouping above, each flag (and its reply window)
+        # would be computed again in every aggregate that reads it.
+        query = query.offset(0)
+    return query.subquery("per_text")
+
+
+def per_patient(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Subquery:
+    """Flags and sums per patient (and per text group when `by` belongs to texts)."""
+    t = per_text(scope, by=by, languages=languages, today=today, dialect=dialect)
+    keys: list[ColumnElement[Any]] = [t.c.patient_id]
+    if by in PER_TEXT:
+        keys.append(t.c.text_key)
+    flags = ("sent", "delivered", "held", "skipped", "replied", *REPLY_KINDS[1:])
+    names = {"confirm": "confirmed"}
+    columns = [
+        *(func.max(t.c[f]).label(names.get(f, f)) for f in flags),
+        func.sum(t.c.sent).label("texts_sent"),
+        func.sum(t.c.delivered).label("texts_delivered"),
+        func.sum(t.c.fallback).label("texts_fallback"),
+        func.sum(t.c.failed).label("texts_failed"),
+        *(
+            func.sum(_flag(t.c.failure_group == g)).label(f"failed_{g}")
+            for g in (*FAILURE_GROUPS, FAILURE_OTHER)
+        ),
+        func.sum(t.c.segments).label("segments"),
+    ]
+    return select(*keys, *columns).group_by(*keys).subquery("per_patient")
 
 
 def funnel_query(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Select[Any]:
@@ -225,5 +237,7 @@ def count_groups(
         # One aggregate row per patient with ~30 figures: at the default 4 MB PostgreSQL sorts them on
         # disk instead of hashing in memory. For this transaction only.
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+        # Compiling this many expressions to machine code costs more than it saves on one run.
+        conn.exec_driver_sql("SET LOCAL jit = off")
     rows = conn.execute(query).mappings().all()
     return {str(row["group_key"]): {k: int(v) for k, v in row.items() if k != "group_key"} for row in rows}
