@@ -2,7 +2,8 @@
 
 Four levels, all in one SELECT: replies per text (when the first inbound text of each kind answered
 it), then one row of 0/1 flags per text (each reply window compared once), then flags and sums per
-patient (and per text group for `language_used` / `fallback`), then sums per group. Figures are defined in `outreach/reports/figures.py`; this module only counts them.
+patient (and per text group for `language_used` / `fallback`), then sums per group.
+Figures are defined in `outreach/reports/figures.py`; this module only counts them.
 """
 
 from __future__ import annotations
