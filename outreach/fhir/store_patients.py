@@ -1,0 +1,158 @@
+"""Set-based upsert of mapped Patients: a few statements per batch, never a round trip per patient.
+
+A patient is found by its FHIR link (clinic, source, id), else by its MRN (the clinic's external id),
+so a patient first imported from CSV is joined to its EHR record instead of doubled. A patient without
+an MRN is kept under its FHIR id. Only columns that changed are written, so the same input twice is
+"unchanged" and writes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session, col
+
+from outreach.clinics.models import Clinic
+from outreach.fhir.mapping_patient import MappedPatient
+from outreach.fhir.models import FhirLink
+from outreach.fhir.schemas import ImportSummary, ResourceNote
+from outreach.patients.models import ConsentStatus, Patient
+
+PATIENT = "Patient"
+# Demographic columns the outcome report reads; stored where the patient table has them.
+_ATTRIBUTES = ("birth_date", "sex", "race", "ethnicity", "postal_code", "interpreter_needed")
+_COMPARED = ("external_id", "given_name", "family_name", "phone", "language", "undeliverable_reason")
+
+
+def attribute_columns() -> tuple[str, ...]:
+    """The demographic attributes the patient table can hold."""
+    present = Patient.__table__.columns.keys()  # type: ignore[attr-defined]
+    return tuple(name for name in _ATTRIBUTES if name in present)
+
+
+def links(
+    session: Session, *, clinic_id: uuid.UUID, source: str, resource_type: str, fhir_ids: list[str]
+) -> dict[str, FhirLink]:
+    """The links of the given FHIR ids, by id."""
+    if not fhir_ids:
+        return {}
+    query = select(FhirLink).where(
+        col(FhirLink.clinic_id) == clinic_id,
+        col(FhirLink.source) == source,
+        col(FhirLink.resource_type) == resource_type,
+        col(FhirLink.fhir_id).in_(fhir_ids),
+    )
+    return {link.fhir_id: link for link in session.scalars(query)}
+
+
+def _wanted(m: MappedPatient, clinic: Clinic, row: dict[str, Any] | None, attrs: tuple[str, ...]) -> dict[str, Any]:
+    """The column values the mapped patient should have now."""
+    values: dict[str, Any] = {
+        "external_id": m.mrn or m.fhir_id,
+        "given_name": m.given_name,
+        "family_name": m.family_name,
+        "phone": m.phone or "",
+        "language": m.language or (row["language"] if row else clinic.default_language),
+    }
+    if m.phone is None:
+        values["undeliverable_reason"] = m.not_textable
+    elif row is None or row["phone"] != m.phone:
+        values["undeliverable_reason"] = None  # a new number: what the carrier said of the old one is moot
+    else:
+        values["undeliverable_reason"] = row["undeliverable_reason"]
+    mapped = m.attributes()
+    values.update({name: mapped[name] for name in attrs})
+    return values
+
+
+def upsert_patients(
+    *,
+    session: Session,
+    clinic: Clinic,
+    source: str,
+    batch: list[MappedPatient],
+    now: datetime,
+    summary: ImportSummary,
+) -> None:
+    """Create, update or leave each mapped patient; count each in `summary`."""
+    attrs = attribute_columns()
+    known = links(session, clinic_id=clinic.id, source=source, resource_type=PATIENT, fhir_ids=[m.fhir_id for m in batch])
+    keys = [m.mrn or m.fhir_id for m in batch]
+    by_key = dict(
+        session.execute(
+            select(Patient.external_id, Patient.id).where(
+                col(Patient.clinic_id) == clinic.id, col(Patient.external_id).in_(keys)
+            )
+        ).all()
+    )
+    ids = {link.local_id for link in known.values()} | set(by_key.values())
+    columns = [col(getattr(Patient, name)) for name in ("id", *_COMPARED, *attrs)]
+    rows = {r["id"]: dict(r) for r in session.execute(select(*columns).where(col(Patient.id).in_(ids))).mappings()}
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    new_links: list[dict[str, Any]] = []
+    link_updates: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}  # external id → FHIR id, within this batch
+    for m in batch:
+        key = m.mrn or m.fhir_id
+        if seen.get(key, m.fhir_id) != m.fhir_id:
+            summary.add(PATIENT, "rejected", fhir_id=m.fhir_id, reason="identifier: another Patient in this import has the same MRN")
+            continue
+        link = known.get(m.fhir_id)
+        owner = by_key.get(key)
+        if link is not None and owner is not None and owner != link.local_id:
+            summary.add(PATIENT, "rejected", fhir_id=m.fhir_id, reason="identifier: the MRN belongs to another patient of this clinic")
+            continue
+        seen[key] = m.fhir_id
+        patient_id = link.local_id if link is not None else owner
+        row = rows.get(patient_id) if patient_id is not None else None
+        wanted = _wanted(m, clinic, row, attrs)
+        if row is None:
+            patient_id = uuid.uuid4()
+            inserts.append({
+                **wanted, "id": patient_id, "clinic_id": clinic.id, "timezone": clinic.timezone,
+                "consent": ConsentStatus.UNKNOWN.value, "created_at": now, "updated_at": now,
+            })  # fmt: skip
+            rows[patient_id] = {"id": patient_id, **wanted}
+            summary.add(PATIENT, "created")
+        elif any(row[k] != v for k, v in wanted.items()):
+            updates.append({**wanted, "id": patient_id, "updated_at": now})
+            rows[patient_id] = {"id": patient_id, **wanted}
+            summary.add(PATIENT, "updated")
+        else:
+            summary.add(PATIENT, "unchanged")
+        if m.phone is None:
+            summary.not_textable.append(_note(m))
+        if link is None:
+            new_links.append(_link(clinic.id, source, PATIENT, m.fhir_id, patient_id, m.version_id, None, now))
+            known[m.fhir_id] = FhirLink(local_id=patient_id, fhir_id=m.fhir_id)
+        elif link.version_id != m.version_id:
+            link_updates.append({"id": link.id, "version_id": m.version_id, "updated_at": now})
+    write(session, Patient, inserts, updates)
+    write(session, FhirLink, new_links, link_updates)
+
+
+def _note(m: MappedPatient) -> ResourceNote:
+    return ResourceNote(resource_type=PATIENT, id=m.fhir_id, reason=m.not_textable or "")
+
+
+def _link(
+    clinic_id: uuid.UUID, source: str, kind: str, fhir_id: str, local_id: uuid.UUID,
+    version_id: str | None, fhir_status: str | None, now: datetime,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "id": uuid.uuid4(), "clinic_id": clinic_id, "source": source, "resource_type": kind,
+        "fhir_id": fhir_id, "local_id": local_id, "version_id": version_id, "fhir_status": fhir_status,
+        "updated_at": now,
+    }  # fmt: skip
+
+
+def write(session: Session, model: Any, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    """One multi-row INSERT and one executemany UPDATE by primary key (nothing when there is nothing)."""
+    if inserts:
+        session.execute(insert(model), inserts)
+    if updates:
+        session.execute(update(model), updates)
