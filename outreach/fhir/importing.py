@@ -8,6 +8,7 @@ import, so an import that fails part-way leaves nothing half-written; a bad reso
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from datetime import datetime
@@ -39,6 +40,7 @@ class Importer:
         self._patients: list[MappedPatient] = []
         self._appointments: list[MappedAppointment] = []
         self._waiting: list[MappedAppointment] = []  # their patient may come later in the import
+        self._patient_ids: dict[str, uuid.UUID] = {}  # FHIR id → patient id, of patients seen so far
 
     def feed(self, resource: RawResource) -> None:
         """Validate-and-map one resource, storing a batch when one is full."""
@@ -64,12 +66,15 @@ class Importer:
 
     def _store_patients(self) -> None:
         batch, self._patients = _last_of_each(self._patients), []
-        upsert_patients(session=self.session, clinic=self.clinic, source=self.source, batch=batch, now=self.now, summary=self.summary)
+        stored = upsert_patients(
+            session=self.session, clinic=self.clinic, source=self.source, batch=batch, now=self.now, summary=self.summary
+        )
+        self._patient_ids.update(stored)
 
     def _store_appointments(self) -> None:
         self._store_patients()
         batch, self._appointments = _last_of_each(self._appointments), []
-        waiting = upsert_appointments(session=self.session, clinic_id=self.clinic.id, source=self.source, batch=batch, now=self.now, summary=self.summary)
+        waiting = upsert_appointments(session=self.session, clinic_id=self.clinic.id, source=self.source, batch=batch, now=self.now, summary=self.summary, patient_ids=self._patient_ids)
         self._waiting.extend(waiting)
 
     def finish(self) -> ImportSummary:
@@ -79,7 +84,7 @@ class Importer:
         for start in range(0, len(waiting), BATCH):
             never = upsert_appointments(
                 session=self.session, clinic_id=self.clinic.id, source=self.source,
-                batch=waiting[start : start + BATCH], now=self.now, summary=self.summary,
+                batch=waiting[start : start + BATCH], now=self.now, summary=self.summary, patient_ids=self._patient_ids,
             )  # fmt: skip
             for m in never:
                 self.summary.add(APPOINTMENT, "rejected", fhir_id=m.fhir_id, reason=unknown_patient(m))

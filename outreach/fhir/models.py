@@ -19,7 +19,7 @@ class FhirLink(SQLModel, table=True):
     __tablename__ = "fhir_link"
     __table_args__ = (
         UniqueConstraint("clinic_id", "source", "resource_type", "fhir_id", name="uq_fhir_link_identity"),
-        Index("ix_fhir_link_local", "clinic_id", "resource_type", "local_id"),
+        Index("ix_fhir_link_local", "local_id"),  # write-back finds a visit's resource
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

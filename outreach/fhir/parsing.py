@@ -55,12 +55,44 @@ def checked(data: object, *, where: str, full_urls: dict[str, str] | None = None
     if not data.get("id"):
         return RawResource(kind, fhir_id, {}, problem="id: a resource needs an id to be kept in step")
     try:
-        model.model_validate(data)
+        _validate(model, kind, data)
     except ValidationError as exc:
         return RawResource(kind, fhir_id, {}, problem=validation_reason(exc))
     if full_urls:
         data = {**data, "_fullUrls": full_urls}
     return RawResource(kind, fhir_id, data)
+
+
+# Elements whose validation is remembered by content, per resource type: optional lists only (a required
+# element left out would fail the resource), never primitives or choice elements (checked together).
+_MEMO_FIELDS = {"Patient": frozenset({"extension", "communication", "name", "telecom", "address", "identifier"})}
+_MEMO_LIMIT = 8192
+_memo: set[str] = set()
+
+
+def _validate(model: Any, kind: str, data: dict[str, Any]) -> None:
+    """`model.model_validate(data)`, leaving out elements already found valid with the same content.
+
+    An element's validity depends only on its own content, so a race extension or a language that
+    thousands of patients share is checked once, by the same model, instead of once per patient.
+    """
+    fields = _MEMO_FIELDS.get(kind)
+    if not fields:
+        model.model_validate(data)
+        return
+    pruned: dict[str, Any] = {}
+    fresh: list[str] = []
+    for key, value in data.items():
+        if key in fields and isinstance(value, list):
+            seen = f"{kind}.{key}:{json.dumps(value, sort_keys=True, separators=(',', ':'))}"
+            if seen in _memo:
+                continue
+            fresh.append(seen)
+        pruned[key] = value
+    model.model_validate(pruned)
+    if len(_memo) + len(fresh) > _MEMO_LIMIT:
+        _memo.clear()
+    _memo.update(fresh)
 
 
 def read_ndjson(stream: IO[bytes], *, progress: Callable[[int], None] | None = None) -> Iterator[RawResource]:

@@ -20,7 +20,7 @@ from outreach.campaigns.models import Campaign, CampaignKind, CampaignStatus, En
 from outreach.fhir.mapping_appointment import MappedAppointment
 from outreach.fhir.models import FhirLink
 from outreach.fhir.schemas import ImportSummary
-from outreach.fhir.store_patients import PATIENT, _link, links, write
+from outreach.fhir.store_patients import PATIENT, _link, links, many, write
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.patients.models import Appointment, AppointmentStatus
 
@@ -41,13 +41,20 @@ def upsert_appointments(
     batch: list[MappedAppointment],
     now: datetime,
     summary: ImportSummary,
+    patient_ids: dict[str, uuid.UUID],
 ) -> list[MappedAppointment]:
-    """Store each mapped appointment; return those whose patient is not known (yet)."""
-    patients = links(session, clinic_id=clinic_id, source=source, resource_type=PATIENT, fhir_ids=[m.patient_ref for m in batch])
+    """Store each mapped appointment; return those whose patient is not known (yet).
+
+    `patient_ids` (FHIR id → patient id) holds the patients this import has stored; the others are
+    looked up and added to it.
+    """
+    missing = [m.patient_ref for m in batch if m.patient_ref not in patient_ids]
+    found = links(session, clinic_id=clinic_id, source=source, resource_type=PATIENT, fhir_ids=missing)
+    patient_ids.update({fhir_id: link.local_id for fhir_id, link in found.items()})
     known = links(session, clinic_id=clinic_id, source=source, resource_type=APPOINTMENT, fhir_ids=[m.fhir_id for m in batch])
     fields = (Appointment.id, Appointment.patient_id, Appointment.starts_at, Appointment.location, Appointment.status)
     ids = [link.local_id for link in known.values()]
-    rows = {r["id"]: dict(r) for r in session.execute(select(*fields).where(col(Appointment.id).in_(ids))).mappings()}
+    rows = {r["id"]: dict(r) for r in session.execute(select(*fields).where(col(Appointment.id).in_(many(ids)))).mappings()}
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     new_links: list[dict[str, Any]] = []
@@ -57,13 +64,13 @@ def upsert_appointments(
     cancelled: list[uuid.UUID] = []
     waiting: list[MappedAppointment] = []
     for m in batch:
-        patient = patients.get(m.patient_ref)
-        if patient is None:
+        patient_id = patient_ids.get(m.patient_ref)
+        if patient_id is None:
             waiting.append(m)
             continue
         link = known.get(m.fhir_id)
         row = rows.get(link.local_id) if link is not None else None
-        wanted: dict[str, Any] = {"patient_id": patient.local_id, "starts_at": m.starts_at, "location": m.location, "status": m.status.value}
+        wanted: dict[str, Any] = {"patient_id": patient_id, "starts_at": m.starts_at, "location": m.location, "status": m.status.value}
         if row is None:
             appointment_id = uuid.uuid4()
             inserts.append({**wanted, "id": appointment_id, "clinic_id": clinic_id, "created_at": now})
@@ -102,7 +109,7 @@ def _with_pending(session: Session, ids: list[uuid.UUID]) -> list[uuid.UUID]:
     if not ids:
         return []
     query = select(OutboundMessage.appointment_id).where(
-        col(OutboundMessage.appointment_id).in_(ids), col(OutboundMessage.status).in_(_PENDING)
+        col(OutboundMessage.appointment_id).in_(many(ids)), col(OutboundMessage.status).in_(_PENDING)
     )
     return sorted({i for i in session.scalars(query.distinct()) if i is not None})
 
@@ -115,7 +122,7 @@ def _in_live_reminders(session: Session, clinic_id: uuid.UUID, ids: list[uuid.UU
         col(Campaign.kind) == CampaignKind.REMINDER,
         col(Campaign.status).in_([CampaignStatus.LAUNCHED, CampaignStatus.PAUSED]),
     )
-    query = select(Appointment.id).where(col(Appointment.id).in_(ids), col(Appointment.patient_id).in_(live))
+    query = select(Appointment.id).where(col(Appointment.id).in_(many(ids)), col(Appointment.patient_id).in_(live))
     return list(session.scalars(query))
 
 

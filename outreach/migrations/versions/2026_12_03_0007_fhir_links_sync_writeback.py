@@ -71,7 +71,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("clinic_id", "source", "resource_type", "fhir_id", name="uq_fhir_link_identity"),
     )
     with op.batch_alter_table("fhir_link", schema=None) as batch_op:
-        batch_op.create_index("ix_fhir_link_local", ["clinic_id", "resource_type", "local_id"], unique=False)
+        batch_op.create_index("ix_fhir_link_local", ["local_id"], unique=False)
 
     op.create_table(
         "fhir_sync_run",
