@@ -14,11 +14,12 @@
    ("Polish", "Español"). Stored as a canonical tag (es-MX, zh-Hant-TW) that outreach negotiates at send
    time (es-MX → es, zh-TW → zh-Hant); none → the clinic's default language.
 5. Interpreter needed: the `patient-interpreterRequired` extension's boolean.
-6. Birth date, administrative gender (male, female, other, unknown), postal code of the current home
-   address (else the first current address with one).
+6. Birth date (a full date, not in the future nor before 1900), administrative gender (male, female,
+   other, unknown), and the US ZIP code of the current home address (else of the first current
+   address that has one; a postal code that is not a US ZIP is left out).
 7. Race and ethnicity: the US Core race / ethnicity extensions' `ombCategory` codes (OMB 1997:
    1002-5, 2028-9, 2054-5, 2076-8, 2106-3; 2135-2, 2186-5; ASKU, UNK); race codes sorted and
-   comma-joined, other codes left out.
+   comma-joined (ASKU or UNK only when no real category is given), other codes left out.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from babel import Locale
 
 from outreach.fhir.periods import is_current
 from outreach.i18n.languages import SUPPORTED, is_valid_tag
+from outreach.patients.attributes import check_birth_date, check_postal_code, stored_race
 from outreach.patients.validation import FieldError, normalize_phone
 
 MR_TYPE = ("http://terminology.hl7.org/CodeSystem/v2-0203", "MR")
@@ -198,7 +200,12 @@ def postal_code(addresses: list[dict[str, Any]], *, today: date) -> str | None:
     current = [a for a in addresses if a.get("postalCode") and is_current(a.get("period"), today=today)]
     current = [a for a in current if a.get("use") != "old"]
     chosen = next((a for a in current if a.get("use") == "home"), current[0] if current else None)
-    return None if chosen is None else str(chosen["postalCode"]).strip()[:16] or None
+    if chosen is None:
+        return None
+    try:
+        return check_postal_code(str(chosen["postalCode"]))
+    except ValueError:  # outside the US: the report groups US ZIP codes only
+        return None
 
 
 def _omb(extensions: list[dict[str, Any]], url: str, allowed: frozenset[str]) -> list[str]:
@@ -214,14 +221,26 @@ def _omb(extensions: list[dict[str, Any]], url: str, allowed: frozenset[str]) ->
 
 
 def race(extensions: list[dict[str, Any]]) -> str | None:
-    """Rule 7: the US Core race ombCategory codes, sorted and comma-joined."""
-    return ",".join(_omb(extensions, US_CORE_RACE, RACE_CODES)) or None
+    """Rule 7: the US Core race ombCategory codes, sorted and comma-joined (ASKU/UNK only alone)."""
+    codes = _omb(extensions, US_CORE_RACE, RACE_CODES)
+    known = [c for c in codes if c not in ("ASKU", "UNK")]
+    return stored_race(known or codes[:1])
 
 
 def ethnicity(extensions: list[dict[str, Any]]) -> str | None:
     """Rule 7: the US Core ethnicity ombCategory code."""
     codes = _omb(extensions, US_CORE_ETHNICITY, ETHNICITY_CODES)
     return codes[0] if codes else None
+
+
+def birth_date(raw: object) -> date | None:
+    """Rule 6: a full birth date, when it is not in the future or before 1900 (a partial one is left out)."""
+    if not isinstance(raw, str) or len(raw) != 10:
+        return None
+    try:
+        return check_birth_date(date.fromisoformat(raw))
+    except ValueError:
+        return None
 
 
 def map_patient(data: dict[str, Any], *, region: str, mrn_system: str, today: date) -> MappedPatient:
@@ -241,7 +260,7 @@ def map_patient(data: dict[str, Any], *, region: str, mrn_system: str, today: da
         not_textable=not_textable,
         language=language(list(data.get("communication") or [])),
         interpreter_needed=interpreter_needed(extensions),
-        birth_date=date.fromisoformat(born) if isinstance(born, str) and len(born) == 10 else None,
+        birth_date=birth_date(born),
         sex=gender if gender in SEXES else None,
         postal_code=postal_code(list(data.get("address") or []), today=today),
         race=race(extensions),
