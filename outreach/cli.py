@@ -14,10 +14,12 @@ from outreach import devrun
 from outreach.clinics.models import Role
 from outreach.config import ConfigError, Settings, load_settings
 from outreach.db import engine_for, session_scope
+from outreach.fhir.cli import fhir_app
 
 app = typer.Typer(help="outreach: multilingual SMS patient outreach.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(fhir_app, name="fhir")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # one line per error, whatever the terminal width
 

@@ -36,3 +36,11 @@ def send_sms(message_id: str, segments: int | None = None) -> str:
 def send_batch(message_ids: list[str], segments: list[int]) -> dict[str, int]:
     """Send several texts, each at most once; a redelivered batch skips the ones already taken."""
     return dispatch.send_batch([(UUID(mid), count) for mid, count in zip(message_ids, segments, strict=True)])
+
+
+@app.task(name="outreach.fhir_sync", ignore_result=True)
+def fhir_sync() -> int:
+    """Sync every clinic with a FHIR server (each under its own lock), then write back what is due."""
+    from outreach.fhir.periodic import sync_and_write_back
+
+    return sync_and_write_back()

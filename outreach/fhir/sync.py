@@ -154,14 +154,3 @@ def _pull(
     counts["rejected"] = [n.model_dump() for n in summary.rejected]
     counts["skipped"] = [n.model_dump() for n in summary.skipped]
     return counts, None
-
-
-def sync_due(*, engine: Engine, redis_url: str) -> int:
-    """Sync every clinic that has a FHIR connection; return how many ran."""
-    with session_scope(engine) as session:
-        clinic_ids = list(session.exec(select(FhirConnection.clinic_id)))
-    ran = 0
-    for clinic_id in clinic_ids:
-        if run_sync(engine=engine, clinic_id=clinic_id, redis_url=redis_url) is not None:
-            ran += 1
-    return ran
