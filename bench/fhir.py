@@ -27,14 +27,24 @@ def main(argv: list[str]) -> dict[str, object]:
     args = parser.parse_args(argv)
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as folder, temp_database("outreach_bench_fhir") as url:
-        paths = write_export(Path(folder), patients=args.patients, per_patient=2, first=now + timedelta(days=3))
+        paths = write_export(
+            Path(folder), patients=args.patients, per_patient=2, first=now + timedelta(days=3)
+        )
         engine = engine_for(url)
         with session_scope(engine) as session:
-            clinic = create_clinic(session=session, name="Bench", phone="+12025550100", timezone="America/New_York",
-                                   default_language="en", default_region="US")  # fmt: skip
+            clinic = create_clinic(
+                session=session,
+                name="Bench",
+                phone="+12025550100",
+                timezone="America/New_York",
+                default_language="en",
+                default_region="US",
+            )
         began = time.perf_counter()
         with session_scope(engine) as session:
-            summary = import_paths(session=session, clinic=clinic, source="bench", mrn_system="", paths=paths, now=now)
+            summary = import_paths(
+                session=session, clinic=clinic, source="bench", mrn_system="", paths=paths, now=now
+            )
         seconds = time.perf_counter() - began
     resources = summary.total()
     return {

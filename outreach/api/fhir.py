@@ -70,7 +70,7 @@ def import_upload(
             spool.write(upload.file.read())
             spool.seek(0)
             try:
-                for resource in read_stream(Path(upload.filename or "upload").name, spool):  # type: ignore[arg-type]
+                for resource in read_stream(Path(upload.filename or "upload").name, spool):
                     importer.feed(resource)
             except Invalid as exc:
                 raise Invalid(f"files.{upload.filename}", exc.reason) from None
@@ -78,7 +78,9 @@ def import_upload(
 
 
 @router.put("/connection", summary="Connect the clinic to its FHIR server (credentials are never returned)")
-def put_connection(data: connections.ConnectionIn, session: SessionDep, principal: PrincipalDep) -> connections.ConnectionPublic:
+def put_connection(
+    data: connections.ConnectionIn, session: SessionDep, principal: PrincipalDep
+) -> connections.ConnectionPublic:
     saved = connections.configure(session=session, clinic_id=principal.clinic_id, data=data, now=utcnow())
     return connections.public(saved)
 
@@ -89,7 +91,9 @@ def get_connection(session: SessionDep, principal: PrincipalDep) -> connections.
 
 
 @router.post("/sync", summary="Sync upcoming appointments and their patients from the FHIR server now")
-def sync_now(engine: EngineDep, settings: SettingsDep, session: SessionDep, principal: PrincipalDep) -> SyncRunPublic:
+def sync_now(
+    engine: EngineDep, settings: SettingsDep, session: SessionDep, principal: PrincipalDep
+) -> SyncRunPublic:
     connections.get(session=session, clinic_id=principal.clinic_id)
     run = run_sync(engine=engine, clinic_id=principal.clinic_id, redis_url=settings.redis_url)
     if run is None:

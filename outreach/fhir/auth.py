@@ -83,9 +83,13 @@ class SmartBackendAuth:
     def assertion(self, now: float) -> str:
         """A signed client assertion, valid for five minutes."""
         claims = {
-            "iss": self.client_id, "sub": self.client_id, "aud": self.token_url,
-            "exp": int(now) + 300, "iat": int(now), "jti": uuid.uuid4().hex,
-        }  # fmt: skip
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": self.token_url,
+            "exp": int(now) + 300,
+            "iat": int(now),
+            "jti": uuid.uuid4().hex,
+        }
         headers = {"kid": self.key_id, "typ": "JWT"} if self.key_id else {"typ": "JWT"}
         return jwt.encode(claims, self._key, algorithm=self.algorithm, headers=headers)
 
@@ -99,9 +103,11 @@ class SmartBackendAuth:
 
     def _fetch(self, client: httpx.Client, now: float) -> _Token:
         form = {
-            "grant_type": "client_credentials", "scope": self.scope,
-            "client_assertion_type": ASSERTION_TYPE, "client_assertion": self.assertion(now),
-        }  # fmt: skip
+            "grant_type": "client_credentials",
+            "scope": self.scope,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": self.assertion(now),
+        }
         response = client.post(self.token_url, data=form, headers={"Accept": "application/json"})
         if response.status_code != 200:
             raise AuthError(f"token endpoint answered {response.status_code}: {response.text[:200]}")

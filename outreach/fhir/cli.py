@@ -12,7 +12,9 @@ from rich.console import Console
 from outreach.config import ConfigError, load_settings
 from outreach.db import engine_for, session_scope, utcnow
 
-fhir_app = typer.Typer(help="FHIR R4: import Bundles and Bulk NDJSON, sync from the clinic's EHR.", no_args_is_help=True)
+fhir_app = typer.Typer(
+    help="FHIR R4: import Bundles and Bulk NDJSON, sync from the clinic's EHR.", no_args_is_help=True
+)
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -31,7 +33,9 @@ def import_files(
     paths: Annotated[list[Path], typer.Argument(help="FHIR R4 Bundle JSON files or Bulk Data NDJSON files.")],
     clinic: Annotated[uuid.UUID, typer.Option(help="The clinic's id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
-    source: Annotated[str, typer.Option(help="Where the files come from (default: the clinic's FHIR server, else 'file').")] = "",
+    source: Annotated[
+        str, typer.Option(help="Where the files come from (default: the clinic's FHIR server, else 'file').")
+    ] = "",
 ) -> None:
     """Import Patients and Appointments (an idempotent upsert); rejected and skipped ones are listed."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -59,11 +63,14 @@ def import_files(
                     raise typer.Exit(2)
                 connection = connections.find(session=session, clinic_id=clinic)
                 summary = import_paths(
-                    session=session, clinic=found, paths=paths, now=utcnow(),
+                    session=session,
+                    clinic=found,
+                    paths=paths,
+                    now=utcnow(),
                     source=source or (connection.base_url if connection else "file"),
                     mrn_system=connection.mrn_system if connection else "",
                     progress=lambda n: bar.advance(task, n),
-                )  # fmt: skip
+                )
         except Invalid as exc:
             err.print(f"[bold red]outreach:[/] {exc.field} {exc.reason}", highlight=False)
             raise typer.Exit(2) from None
@@ -73,8 +80,9 @@ def import_files(
         for kind, counts in summary.counts.items():
             console.print(
                 f"{kind}: created {counts.created}, updated {counts.updated}, unchanged {counts.unchanged}, "
-                f"skipped {counts.skipped}, rejected {counts.rejected}", highlight=False,
-            )  # fmt: skip
+                f"skipped {counts.skipped}, rejected {counts.rejected}",
+                highlight=False,
+            )
         for note in summary.rejected:
             err.print(f"rejected {note.resource_type}/{note.id}: {note.reason}", highlight=False)
         for note in summary.skipped:
@@ -110,4 +118,6 @@ def sync(clinic: Annotated[uuid.UUID, typer.Option(help="The clinic's id.")]) ->
         raise typer.Exit(1)
     console.print(f"sync {run.id}: {run.counts}", highlight=False)
     with httpx.Client(timeout=30) as http:
-        console.print(f"write-back: {writeback.run(engine=engine, clinic_id=clinic, http=http)}", highlight=False)
+        console.print(
+            f"write-back: {writeback.run(engine=engine, clinic_id=clinic, http=http)}", highlight=False
+        )

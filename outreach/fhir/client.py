@@ -56,9 +56,14 @@ class FhirClient:
     """One clinic's FHIR server."""
 
     def __init__(
-        self, *, base_url: str, auth: Auth, http: httpx.Client, max_retries: int = 4,
+        self,
+        *,
+        base_url: str,
+        auth: Auth,
+        http: httpx.Client,
+        max_retries: int = 4,
         sleep: Callable[[float], None] = time.sleep,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.base_url, self.auth, self.http = base_url.rstrip("/"), auth, http
         self.max_retries, self.sleep = max_retries, sleep
 
@@ -89,7 +94,13 @@ class FhirClient:
                 return response
             wait = retry_after_s(response.headers.get("Retry-After"), now=time.time())
             wait = min(_MAX_WAIT_S, wait if wait is not None else 0.5 * 2**attempt)
-            log.info("FHIR %s %s answered %s; retrying in %.1fs", method, response.url.path, response.status_code, wait)
+            log.info(
+                "FHIR %s %s answered %s; retrying in %.1fs",
+                method,
+                response.url.path,
+                response.status_code,
+                wait,
+            )
             self.sleep(wait)
             attempt += 1
 
@@ -106,7 +117,9 @@ class FhirClient:
         page = self._json(self.request("GET", resource_type, params=params), f"search {resource_type}")
         while True:
             yield page
-            following = next((link.get("url") for link in page.get("link") or [] if link.get("relation") == "next"), None)
+            following = next(
+                (link.get("url") for link in page.get("link") or [] if link.get("relation") == "next"), None
+            )
             if not following:
                 return
             page = self._json(self.request("GET", str(following)), f"search {resource_type} (next page)")
@@ -121,8 +134,12 @@ class FhirClient:
         headers = {"Content-Type": FHIR_JSON}
         if etag:
             headers["If-Match"] = etag
-        return self.request("PUT", f"{resource['resourceType']}/{resource['id']}", json=resource, headers=headers)
+        return self.request(
+            "PUT", f"{resource['resourceType']}/{resource['id']}", json=resource, headers=headers
+        )
 
     def create(self, resource: dict[str, Any]) -> httpx.Response:
         """POST a new resource."""
-        return self.request("POST", str(resource["resourceType"]), json=resource, headers={"Content-Type": FHIR_JSON})
+        return self.request(
+            "POST", str(resource["resourceType"]), json=resource, headers={"Content-Type": FHIR_JSON}
+        )

@@ -38,7 +38,9 @@ class ConnectionIn(BaseModel):
             raise ValueError("base_url must be an http(s) URL")
         if self.auth_kind == AuthKind.BEARER and not self.bearer_token:
             raise ValueError("bearer_token is needed for auth_kind bearer")
-        if self.auth_kind == AuthKind.SMART and not (self.client_id and self.token_url and self.private_key_pem):
+        if self.auth_kind == AuthKind.SMART and not (
+            self.client_id and self.token_url and self.private_key_pem
+        ):
             raise ValueError("client_id, token_url and private_key_pem are needed for auth_kind smart")
         return self
 
@@ -62,10 +64,11 @@ class ConnectionPublic(BaseModel):
 
 def public(connection: FhirConnection) -> ConnectionPublic:
     """The admin's view of a connection."""
-    return ConnectionPublic(
-        **connection.model_dump(include=set(ConnectionPublic.model_fields) - {"has_credentials"}),
-        has_credentials=bool(connection.secret),
-    )
+    shown = {
+        name: getattr(connection, name) for name in ConnectionPublic.model_fields if name != "has_credentials"
+    }
+    shown["auth_kind"] = AuthKind(connection.auth_kind)
+    return ConnectionPublic(**shown, has_credentials=bool(connection.secret))
 
 
 def find(*, session: Session, clinic_id: uuid.UUID) -> FhirConnection | None:
@@ -93,7 +96,9 @@ def configure(*, session: Session, clinic_id: uuid.UUID, data: ConnectionIn, now
             raise Invalid("private_key_pem", str(exc)) from None
     secret = data.bearer_token if data.auth_kind == AuthKind.BEARER else data.private_key_pem
     assert secret is not None
-    connection = find(session=session, clinic_id=clinic_id) or FhirConnection(clinic_id=clinic_id, created_at=now, secret="", base_url="", auth_kind=data.auth_kind)
+    connection = find(session=session, clinic_id=clinic_id) or FhirConnection(
+        clinic_id=clinic_id, created_at=now, secret="", base_url="", auth_kind=data.auth_kind
+    )
     fields = data.model_dump(exclude={"bearer_token", "private_key_pem"})
     for name, value in fields.items():
         setattr(connection, name, value)

@@ -33,7 +33,9 @@ T = TypeVar("T", MappedPatient, MappedAppointment)
 class Importer:
     """Feed it resources in any order of files; `finish` stores what is buffered and returns the summary."""
 
-    def __init__(self, *, session: Session, clinic: Clinic, source: str, mrn_system: str, now: datetime) -> None:
+    def __init__(
+        self, *, session: Session, clinic: Clinic, source: str, mrn_system: str, now: datetime
+    ) -> None:
         self.session, self.clinic, self.source, self.now = session, clinic, source, now
         self.mrn_system = mrn_system
         self.summary = ImportSummary()
@@ -51,7 +53,9 @@ class Importer:
             self.summary.add(kind, "skipped", fhir_id=resource.fhir_id, reason=resource.skip)
         elif kind == PATIENT:
             region, today = self.clinic.default_region, self.now.date()
-            self._patients.append(map_patient(resource.data, region=region, mrn_system=self.mrn_system, today=today))
+            self._patients.append(
+                map_patient(resource.data, region=region, mrn_system=self.mrn_system, today=today)
+            )
             if len(self._patients) >= BATCH:
                 self._store_patients()
         else:
@@ -67,14 +71,27 @@ class Importer:
     def _store_patients(self) -> None:
         batch, self._patients = _last_of_each(self._patients), []
         stored = upsert_patients(
-            session=self.session, clinic=self.clinic, source=self.source, batch=batch, now=self.now, summary=self.summary
+            session=self.session,
+            clinic=self.clinic,
+            source=self.source,
+            batch=batch,
+            now=self.now,
+            summary=self.summary,
         )
         self._patient_ids.update(stored)
 
     def _store_appointments(self) -> None:
         self._store_patients()
         batch, self._appointments = _last_of_each(self._appointments), []
-        waiting = upsert_appointments(session=self.session, clinic_id=self.clinic.id, source=self.source, batch=batch, now=self.now, summary=self.summary, patient_ids=self._patient_ids)
+        waiting = upsert_appointments(
+            session=self.session,
+            clinic_id=self.clinic.id,
+            source=self.source,
+            batch=batch,
+            now=self.now,
+            summary=self.summary,
+            patient_ids=self._patient_ids,
+        )
         self._waiting.extend(waiting)
 
     def finish(self) -> ImportSummary:
@@ -83,9 +100,14 @@ class Importer:
         waiting, self._waiting = self._waiting, []
         for start in range(0, len(waiting), BATCH):
             never = upsert_appointments(
-                session=self.session, clinic_id=self.clinic.id, source=self.source,
-                batch=waiting[start : start + BATCH], now=self.now, summary=self.summary, patient_ids=self._patient_ids,
-            )  # fmt: skip
+                session=self.session,
+                clinic_id=self.clinic.id,
+                source=self.source,
+                batch=waiting[start : start + BATCH],
+                now=self.now,
+                summary=self.summary,
+                patient_ids=self._patient_ids,
+            )
             for m in never:
                 self.summary.add(APPOINTMENT, "rejected", fhir_id=m.fhir_id, reason=unknown_patient(m))
         self.session.flush()
@@ -97,7 +119,9 @@ def _last_of_each(batch: list[T]) -> list[T]:
     return list({m.fhir_id: m for m in batch}.values())
 
 
-def read_stream(name: str, stream: IO[bytes], *, progress: Callable[[int], None] | None = None) -> Iterator[RawResource]:
+def read_stream(
+    name: str, stream: IO[bytes], *, progress: Callable[[int], None] | None = None
+) -> Iterator[RawResource]:
     """The resources of one file (NDJSON or a JSON Bundle or resource), told apart by name and content."""
     head = stream.read(65536)
     stream.seek(0)
@@ -116,9 +140,15 @@ def ordered(paths: Iterable[Path]) -> list[Path]:
 
 
 def import_paths(
-    *, session: Session, clinic: Clinic, source: str, mrn_system: str, paths: Iterable[Path], now: datetime,
+    *,
+    session: Session,
+    clinic: Clinic,
+    source: str,
+    mrn_system: str,
+    paths: Iterable[Path],
+    now: datetime,
     progress: Callable[[int], None] | None = None,
-) -> ImportSummary:  # fmt: skip
+) -> ImportSummary:
     """Import FHIR files for a clinic in the caller's transaction; `progress` gets bytes read."""
     importer = Importer(session=session, clinic=clinic, source=source, mrn_system=mrn_system, now=now)
     for path in ordered(paths):

@@ -171,7 +171,9 @@ def language(communication: list[dict[str, Any]]) -> str | None:
     chosen = next((c for c in communication if c.get("preferred") is True), communication[0])
     concept = chosen.get("language") or {}
     codings = _codings(concept)
-    ordered = [c for c in codings if c.get("system") == BCP47] + [c for c in codings if c.get("system") != BCP47]
+    ordered = [c for c in codings if c.get("system") == BCP47] + [
+        c for c in codings if c.get("system") != BCP47
+    ]
     for coding in ordered:
         code = str(coding.get("code") or "")
         if code and is_valid_tag(code):

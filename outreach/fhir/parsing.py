@@ -65,7 +65,9 @@ def checked(data: object, *, where: str, full_urls: dict[str, str] | None = None
 
 # Elements whose validation is remembered by content, per resource type: optional lists only (a required
 # element left out would fail the resource), never primitives or choice elements (checked together).
-_MEMO_FIELDS = {"Patient": frozenset({"extension", "communication", "name", "telecom", "address", "identifier"})}
+_MEMO_FIELDS = {
+    "Patient": frozenset({"extension", "communication", "name", "telecom", "address", "identifier"})
+}
 _MEMO_LIMIT = 8192
 _memo: set[str] = set()
 
@@ -117,7 +119,9 @@ def bundle_entries(bundle: dict[str, Any]) -> Iterator[RawResource]:
     except ValidationError as exc:
         raise Invalid("file", f"is not a valid FHIR Bundle ({validation_reason(exc)})") from None
     if bundle.get("type") not in _BUNDLE_TYPES:
-        raise Invalid("file", f"Bundle type '{bundle.get('type')}' is not collection, searchset or transaction")
+        raise Invalid(
+            "file", f"Bundle type '{bundle.get('type')}' is not collection, searchset or transaction"
+        )
     entries = bundle.get("entry") or []
     # In a transaction, references may name other entries by fullUrl (urn:uuid:...): map them to ids.
     full_urls = {

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def sync_and_write_back() -> int:
-    """Sync every clinic with a connection (a clinic another run holds is passed over); return how many ran."""
+    """Sync every connected clinic (one another run holds is passed over); return how many ran."""
     settings = get_settings()
     engine = engine_for(settings.database_url)
     with session_scope(engine) as session:

@@ -45,7 +45,9 @@ def _fernet() -> Fernet:
         try:
             return Fernet(key.encode())
         except ValueError:
-            raise ConfigError("OUTREACH_FHIR_CREDENTIALS_KEY: not a Fernet key (32 url-safe base64 bytes)") from None
+            raise ConfigError(
+                "OUTREACH_FHIR_CREDENTIALS_KEY: not a Fernet key (32 url-safe base64 bytes)"
+            ) from None
     if settings.env == "production":
         raise ConfigError("OUTREACH_FHIR_CREDENTIALS_KEY must be set in production to store FHIR credentials")
     development = hashlib.sha256(b"outreach development FHIR credentials key").digest()
@@ -62,4 +64,6 @@ def decrypt(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
-        raise ConfigError("a stored FHIR credential cannot be decrypted with OUTREACH_FHIR_CREDENTIALS_KEY") from None
+        raise ConfigError(
+            "a stored FHIR credential cannot be decrypted with OUTREACH_FHIR_CREDENTIALS_KEY"
+        ) from None

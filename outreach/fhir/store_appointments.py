@@ -33,6 +33,22 @@ def unknown_patient(m: MappedAppointment) -> str:
     return f"participant: Patient/{m.patient_ref} is not a patient outreach knows for this clinic and source"
 
 
+def _change(row: dict[str, Any], wanted: dict[str, Any]) -> str | None:
+    """How a stored visit changes (cancelled, reinstated, moved, other), or None; may keep `confirmed`."""
+    if row["status"] == AppointmentStatus.CONFIRMED and wanted["status"] == AppointmentStatus.BOOKED:
+        wanted["status"] = AppointmentStatus.CONFIRMED.value  # the patient's own yes stands
+    if all(row[k] == v for k, v in wanted.items()):
+        return None
+    was_cancelled = row["status"] == AppointmentStatus.CANCELLED
+    if wanted["status"] == AppointmentStatus.CANCELLED and not was_cancelled:
+        return "cancelled"
+    if was_cancelled and wanted["status"] != AppointmentStatus.CANCELLED:
+        return "reinstated"  # planned like a new booking
+    if (row["starts_at"], row["location"]) != (wanted["starts_at"], wanted["location"]):
+        return "moved"
+    return "other"
+
+
 def upsert_appointments(
     *,
     session: Session,
@@ -51,10 +67,25 @@ def upsert_appointments(
     missing = [m.patient_ref for m in batch if m.patient_ref not in patient_ids]
     found = links(session, clinic_id=clinic_id, source=source, resource_type=PATIENT, fhir_ids=missing)
     patient_ids.update({fhir_id: link.local_id for fhir_id, link in found.items()})
-    known = links(session, clinic_id=clinic_id, source=source, resource_type=APPOINTMENT, fhir_ids=[m.fhir_id for m in batch])
-    fields = (Appointment.id, Appointment.patient_id, Appointment.starts_at, Appointment.location, Appointment.status)
+    known = links(
+        session,
+        clinic_id=clinic_id,
+        source=source,
+        resource_type=APPOINTMENT,
+        fhir_ids=[m.fhir_id for m in batch],
+    )
+    fields = (
+        col(Appointment.id),
+        col(Appointment.patient_id),
+        col(Appointment.starts_at),
+        col(Appointment.location),
+        col(Appointment.status),
+    )
     ids = [link.local_id for link in known.values()]
-    rows = {r["id"]: dict(r) for r in session.execute(select(*fields).where(col(Appointment.id).in_(many(ids)))).mappings()}
+    rows = {
+        r["id"]: dict(r)
+        for r in session.execute(select(*fields).where(col(Appointment.id).in_(many(ids)))).mappings()
+    }
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     new_links: list[dict[str, Any]] = []
@@ -70,7 +101,12 @@ def upsert_appointments(
             continue
         link = known.get(m.fhir_id)
         row = rows.get(link.local_id) if link is not None else None
-        wanted: dict[str, Any] = {"patient_id": patient_id, "starts_at": m.starts_at, "location": m.location, "status": m.status.value}
+        wanted: dict[str, Any] = {
+            "patient_id": patient_id,
+            "starts_at": m.starts_at,
+            "location": m.location,
+            "status": m.status.value,
+        }
         if row is None:
             appointment_id = uuid.uuid4()
             inserts.append({**wanted, "id": appointment_id, "clinic_id": clinic_id, "created_at": now})
@@ -79,36 +115,44 @@ def upsert_appointments(
             summary.add(APPOINTMENT, "created")
         else:
             appointment_id = row["id"]
-            if row["status"] == AppointmentStatus.CONFIRMED and m.status == AppointmentStatus.BOOKED:
-                wanted["status"] = AppointmentStatus.CONFIRMED.value  # the patient's own yes stands
-            changed = any(row[k] != v for k, v in wanted.items())
-            if changed:
+            change = _change(row, wanted)
+            if change is not None:
                 updates.append({**wanted, "id": appointment_id})
-                was_cancelled = row["status"] == AppointmentStatus.CANCELLED
-                if wanted["status"] == AppointmentStatus.CANCELLED and not was_cancelled:
-                    cancelled.append(appointment_id)
-                elif was_cancelled and wanted["status"] != AppointmentStatus.CANCELLED:
-                    created.append(appointment_id)  # reinstated: planned like a new booking
-                elif (row["starts_at"], row["location"]) != (m.starts_at, m.location):
-                    moved.append(appointment_id)
-            rows[appointment_id] = {"id": appointment_id, **wanted}
+                {"cancelled": cancelled, "reinstated": created, "moved": moved}.get(change, []).append(
+                    appointment_id
+                )
             status_changed = link is not None and link.fhir_status != m.fhir_status
-            summary.add(APPOINTMENT, "updated" if changed or status_changed else "unchanged")
+            summary.add(APPOINTMENT, "updated" if change or status_changed else "unchanged")
         if link is None:
-            new_links.append(_link(clinic_id, source, APPOINTMENT, m.fhir_id, appointment_id, m.version_id, m.fhir_status, now))
+            new_links.append(
+                _link(
+                    clinic_id,
+                    source,
+                    APPOINTMENT,
+                    m.fhir_id,
+                    appointment_id,
+                    m.version_id,
+                    m.fhir_status,
+                    now,
+                )
+            )
         elif (link.version_id, link.fhir_status) != (m.version_id, m.fhir_status):
-            link_updates.append({"id": link.id, "version_id": m.version_id, "fhir_status": m.fhir_status, "updated_at": now})
+            link_updates.append(
+                {"id": link.id, "version_id": m.version_id, "fhir_status": m.fhir_status, "updated_at": now}
+            )
     write(session, Appointment, inserts, updates)
     write(session, FhirLink, new_links, link_updates)
     session.flush()
-    _follow_changes(session=session, clinic_id=clinic_id, created=created, moved=moved, cancelled=cancelled, now=now)
+    _follow_changes(
+        session=session, clinic_id=clinic_id, created=created, moved=moved, cancelled=cancelled, now=now
+    )
     return waiting
 
 
 def _with_pending(session: Session, ids: list[uuid.UUID]) -> list[uuid.UUID]:
     if not ids:
         return []
-    query = select(OutboundMessage.appointment_id).where(
+    query = select(col(OutboundMessage.appointment_id)).where(
         col(OutboundMessage.appointment_id).in_(many(ids)), col(OutboundMessage.status).in_(_PENDING)
     )
     return sorted({i for i in session.scalars(query.distinct()) if i is not None})
@@ -117,23 +161,38 @@ def _with_pending(session: Session, ids: list[uuid.UUID]) -> list[uuid.UUID]:
 def _in_live_reminders(session: Session, clinic_id: uuid.UUID, ids: list[uuid.UUID]) -> list[uuid.UUID]:
     if not ids:
         return []
-    live = select(Enrollment.patient_id).join(Campaign, col(Campaign.id) == Enrollment.campaign_id).where(
-        col(Campaign.clinic_id) == clinic_id,
-        col(Campaign.kind) == CampaignKind.REMINDER,
-        col(Campaign.status).in_([CampaignStatus.LAUNCHED, CampaignStatus.PAUSED]),
+    live = (
+        select(col(Enrollment.patient_id))
+        .join(Campaign, col(Campaign.id) == Enrollment.campaign_id)
+        .where(
+            col(Campaign.clinic_id) == clinic_id,
+            col(Campaign.kind) == CampaignKind.REMINDER,
+            col(Campaign.status).in_([CampaignStatus.LAUNCHED, CampaignStatus.PAUSED]),
+        )
     )
-    query = select(Appointment.id).where(col(Appointment.id).in_(many(ids)), col(Appointment.patient_id).in_(live))
+    query = select(col(Appointment.id)).where(
+        col(Appointment.id).in_(many(ids)), col(Appointment.patient_id).in_(live)
+    )
     return list(session.scalars(query))
 
 
 def _follow_changes(
-    *, session: Session, clinic_id: uuid.UUID, created: list[uuid.UUID], moved: list[uuid.UUID],
-    cancelled: list[uuid.UUID], now: datetime,
-) -> None:  # fmt: skip
+    *,
+    session: Session,
+    clinic_id: uuid.UUID,
+    created: list[uuid.UUID],
+    moved: list[uuid.UUID],
+    cancelled: list[uuid.UUID],
+    now: datetime,
+) -> None:
     """The campaigns' change path for the visits it concerns."""
     for appointment_id in _with_pending(session, cancelled):
         changes.cancel_for_appointment(session=session, appointment_id=appointment_id, now=now)
     for appointment_id in _with_pending(session, moved):
-        changes.replan_appointment(session=session, appointment=session.get_one(Appointment, appointment_id), now=now)
+        changes.replan_appointment(
+            session=session, appointment=session.get_one(Appointment, appointment_id), now=now
+        )
     for appointment_id in _in_live_reminders(session, clinic_id, created):
-        changes.plan_new_appointment(session=session, appointment=session.get_one(Appointment, appointment_id), now=now)
+        changes.plan_new_appointment(
+            session=session, appointment=session.get_one(Appointment, appointment_id), now=now
+        )

@@ -58,7 +58,11 @@ def links(
     if not fhir_ids:
         return {}
     query = select(
-        FhirLink.fhir_id, FhirLink.id, FhirLink.local_id, FhirLink.version_id, FhirLink.fhir_status
+        col(FhirLink.fhir_id),
+        col(FhirLink.id),
+        col(FhirLink.local_id),
+        col(FhirLink.version_id),
+        col(FhirLink.fhir_status),
     ).where(
         col(FhirLink.clinic_id) == clinic_id,
         col(FhirLink.source) == source,
@@ -68,7 +72,9 @@ def links(
     return {row[0]: Link(*row[1:]) for row in session.execute(query)}
 
 
-def _wanted(m: MappedPatient, clinic: Clinic, row: dict[str, Any] | None, attrs: tuple[str, ...]) -> dict[str, Any]:
+def _wanted(
+    m: MappedPatient, clinic: Clinic, row: dict[str, Any] | None, attrs: tuple[str, ...]
+) -> dict[str, Any]:
     """The column values the mapped patient should have now."""
     values: dict[str, Any] = {
         "external_id": m.mrn or m.fhir_id,
@@ -99,18 +105,27 @@ def upsert_patients(
 ) -> dict[str, uuid.UUID]:
     """Create, update or leave each mapped patient; count each in `summary`; return their local ids."""
     attrs = attribute_columns()
-    known = links(session, clinic_id=clinic.id, source=source, resource_type=PATIENT, fhir_ids=[m.fhir_id for m in batch])
+    known = links(
+        session,
+        clinic_id=clinic.id,
+        source=source,
+        resource_type=PATIENT,
+        fhir_ids=[m.fhir_id for m in batch],
+    )
     keys = [m.mrn or m.fhir_id for m in batch]
-    by_key = dict(
+    by_key: dict[str, uuid.UUID] = dict(
         session.execute(
-            select(Patient.external_id, Patient.id).where(
+            select(col(Patient.external_id), col(Patient.id)).where(
                 col(Patient.clinic_id) == clinic.id, col(Patient.external_id).in_(many(keys))
             )
         ).all()
     )
     ids = {link.local_id for link in known.values()} | set(by_key.values())
     columns = [col(getattr(Patient, name)) for name in ("id", *_COMPARED, *attrs)]
-    rows = {r["id"]: dict(r) for r in session.execute(select(*columns).where(col(Patient.id).in_(many(ids)))).mappings()}
+    rows = {
+        r["id"]: dict(r)
+        for r in session.execute(select(*columns).where(col(Patient.id).in_(many(ids)))).mappings()
+    }
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     new_links: list[dict[str, Any]] = []
@@ -120,23 +135,40 @@ def upsert_patients(
     for m in batch:
         key = m.mrn or m.fhir_id
         if seen.get(key, m.fhir_id) != m.fhir_id:
-            summary.add(PATIENT, "rejected", fhir_id=m.fhir_id, reason="identifier: another Patient in this import has the same MRN")
+            summary.add(
+                PATIENT,
+                "rejected",
+                fhir_id=m.fhir_id,
+                reason="identifier: another Patient in this import has the same MRN",
+            )
             continue
         link = known.get(m.fhir_id)
         owner = by_key.get(key)
         if link is not None and owner is not None and owner != link.local_id:
-            summary.add(PATIENT, "rejected", fhir_id=m.fhir_id, reason="identifier: the MRN belongs to another patient of this clinic")
+            summary.add(
+                PATIENT,
+                "rejected",
+                fhir_id=m.fhir_id,
+                reason="identifier: the MRN belongs to another patient of this clinic",
+            )
             continue
         seen[key] = m.fhir_id
-        patient_id = link.local_id if link is not None else owner
-        row = rows.get(patient_id) if patient_id is not None else None
+        found = link.local_id if link is not None else owner
+        row = rows.get(found) if found is not None else None
         wanted = _wanted(m, clinic, row, attrs)
+        patient_id: uuid.UUID = uuid.uuid4() if row is None else row["id"]
         if row is None:
-            patient_id = uuid.uuid4()
-            inserts.append({
-                **wanted, "id": patient_id, "clinic_id": clinic.id, "timezone": clinic.timezone,
-                "consent": ConsentStatus.UNKNOWN.value, "created_at": now, "updated_at": now,
-            })  # fmt: skip
+            inserts.append(
+                {
+                    **wanted,
+                    "id": patient_id,
+                    "clinic_id": clinic.id,
+                    "timezone": clinic.timezone,
+                    "consent": ConsentStatus.UNKNOWN.value,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
             rows[patient_id] = {"id": patient_id, **wanted}
             summary.add(PATIENT, "created")
         elif any(row[k] != v for k, v in wanted.items()):
@@ -149,7 +181,9 @@ def upsert_patients(
         if m.phone is None:
             summary.not_textable.append(_note(m))
         if link is None:
-            new_links.append(_link(clinic.id, source, PATIENT, m.fhir_id, patient_id, m.version_id, None, now))
+            new_links.append(
+                _link(clinic.id, source, PATIENT, m.fhir_id, patient_id, m.version_id, None, now)
+            )
         elif link.version_id != m.version_id:
             link_updates.append({"id": link.id, "version_id": m.version_id, "updated_at": now})
     write(session, Patient, inserts, updates)
@@ -162,14 +196,26 @@ def _note(m: MappedPatient) -> ResourceNote:
 
 
 def _link(
-    clinic_id: uuid.UUID, source: str, kind: str, fhir_id: str, local_id: uuid.UUID,
-    version_id: str | None, fhir_status: str | None, now: datetime,
-) -> dict[str, Any]:  # fmt: skip
+    clinic_id: uuid.UUID,
+    source: str,
+    kind: str,
+    fhir_id: str,
+    local_id: uuid.UUID,
+    version_id: str | None,
+    fhir_status: str | None,
+    now: datetime,
+) -> dict[str, Any]:
     return {
-        "id": uuid.uuid4(), "clinic_id": clinic_id, "source": source, "resource_type": kind,
-        "fhir_id": fhir_id, "local_id": local_id, "version_id": version_id, "fhir_status": fhir_status,
+        "id": uuid.uuid4(),
+        "clinic_id": clinic_id,
+        "source": source,
+        "resource_type": kind,
+        "fhir_id": fhir_id,
+        "local_id": local_id,
+        "version_id": version_id,
+        "fhir_status": fhir_status,
         "updated_at": now,
-    }  # fmt: skip
+    }
 
 
 def write(session: Session, model: Any, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:

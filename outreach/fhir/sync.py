@@ -43,17 +43,29 @@ def auth_for(connection: FhirConnection) -> Auth:
             _auth_cache[key] = BearerAuth(secret)
         else:
             _auth_cache[key] = SmartBackendAuth(
-                client_id=connection.client_id, token_url=connection.token_url, private_key_pem=secret,
-                algorithm=connection.algorithm, key_id=connection.key_id, scope=connection.scope,
-            )  # fmt: skip
+                client_id=connection.client_id,
+                token_url=connection.token_url,
+                private_key_pem=secret,
+                algorithm=connection.algorithm,
+                key_id=connection.key_id,
+                scope=connection.scope,
+            )
     return _auth_cache[key]
 
 
-def client_for(connection: FhirConnection, http: httpx.Client, sleep: Callable[[float], None] | None = None) -> FhirClient:
+def client_for(
+    connection: FhirConnection, http: httpx.Client, sleep: Callable[[float], None] | None = None
+) -> FhirClient:
     """A FHIR client for the connection."""
     settings = secrets.fhir_settings()
     extra = {"sleep": sleep} if sleep is not None else {}
-    return FhirClient(base_url=connection.base_url, auth=auth_for(connection), http=http, max_retries=settings.max_retries, **extra)
+    return FhirClient(
+        base_url=connection.base_url,
+        auth=auth_for(connection),
+        http=http,
+        max_retries=settings.max_retries,
+        **extra,
+    )
 
 
 def search_params(connection: FhirConnection, now: datetime) -> list[tuple[str, str]]:
@@ -74,7 +86,9 @@ def search_params(connection: FhirConnection, now: datetime) -> list[tuple[str, 
 def _running(session: Session, clinic_id: uuid.UUID, now: datetime) -> bool:
     fresh = now - timedelta(seconds=secrets.fhir_settings().sync_lock_s)
     query = select(FhirSyncRun.id).where(
-        col(FhirSyncRun.clinic_id) == clinic_id, col(FhirSyncRun.status) == "running", col(FhirSyncRun.started_at) > fresh
+        col(FhirSyncRun.clinic_id) == clinic_id,
+        col(FhirSyncRun.status) == "running",
+        col(FhirSyncRun.started_at) > fresh,
     )
     return session.exec(query).first() is not None
 
@@ -87,7 +101,9 @@ def clinic_lock(redis_url: str, clinic_id: uuid.UUID) -> Iterator[bool]:
         return
     import redis
 
-    lock = redis.Redis.from_url(redis_url).lock(f"outreach:lock:fhir-sync:{clinic_id}", timeout=secrets.fhir_settings().sync_lock_s)
+    lock = redis.Redis.from_url(redis_url).lock(
+        f"outreach:lock:fhir-sync:{clinic_id}", timeout=secrets.fhir_settings().sync_lock_s
+    )
     acquired = bool(lock.acquire(blocking=False))
     try:
         yield acquired
@@ -97,9 +113,13 @@ def clinic_lock(redis_url: str, clinic_id: uuid.UUID) -> Iterator[bool]:
 
 
 def run_sync(
-    *, engine: Engine, clinic_id: uuid.UUID, http: httpx.Client | None = None, redis_url: str = "",
+    *,
+    engine: Engine,
+    clinic_id: uuid.UUID,
+    http: httpx.Client | None = None,
+    redis_url: str = "",
     sleep: Callable[[float], None] | None = None,
-) -> FhirSyncRun | None:  # fmt: skip
+) -> FhirSyncRun | None:
     """Sync one clinic; return the recorded run (None when another run holds the clinic)."""
     with clinic_lock(redis_url, clinic_id) as acquired:
         if not acquired:
@@ -114,7 +134,9 @@ def run_sync(
         own_http = http is None
         http = http or httpx.Client(timeout=secrets.fhir_settings().request_timeout_s)
         try:
-            counts, error = _pull(engine=engine, connection=connection, http=http, started=started, sleep=sleep)
+            counts, error = _pull(
+                engine=engine, connection=connection, http=http, started=started, sleep=sleep
+            )
         finally:
             if own_http:
                 http.close()
@@ -131,15 +153,25 @@ def run_sync(
 
 
 def _pull(
-    *, engine: Engine, connection: FhirConnection, http: httpx.Client, started: datetime,
+    *,
+    engine: Engine,
+    connection: FhirConnection,
+    http: httpx.Client,
+    started: datetime,
     sleep: Callable[[float], None] | None,
-) -> tuple[dict[str, object], str | None]:  # fmt: skip
+) -> tuple[dict[str, object], str | None]:
     """Import every page in one transaction; (counts, None) or ({}, what went wrong)."""
     client = client_for(connection, http, sleep)
     try:
         with session_scope(engine) as session:
             clinic = session.get_one(Clinic, connection.clinic_id)
-            importer = Importer(session=session, clinic=clinic, source=connection.base_url, mrn_system=connection.mrn_system, now=started)
+            importer = Importer(
+                session=session,
+                clinic=clinic,
+                source=connection.base_url,
+                mrn_system=connection.mrn_system,
+                now=started,
+            )
             pages = 0
             for page in client.search("Appointment", search_params(connection, started)):
                 pages += 1

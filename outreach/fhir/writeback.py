@@ -36,17 +36,23 @@ _CONFLICT = (409, 412)
 
 
 def queue(*, session: Session, clinic_id: uuid.UUID, now: datetime) -> int:
-    """Add a pending write-back for each confirmed visit and cancel request not yet written; return how many."""
+    """Queue a write-back for each confirmed visit and cancel request not yet written; return how many."""
     link = and_(col(FhirLink.local_id) == Appointment.id, col(FhirLink.resource_type) == "Appointment")
-    done = select(FhirWriteback.appointment_id).where(col(FhirWriteback.kind) == WritebackKind.CONFIRM)
-    confirmed = select(Appointment.id).join(FhirLink, link).where(
-        col(Appointment.clinic_id) == clinic_id,
-        col(Appointment.status) == AppointmentStatus.CONFIRMED,
-        col(Appointment.id).not_in(done),
+    done = select(col(FhirWriteback.appointment_id)).where(col(FhirWriteback.kind) == WritebackKind.CONFIRM)
+    confirmed = (
+        select(col(Appointment.id))
+        .join(FhirLink, link)
+        .where(
+            col(Appointment.clinic_id) == clinic_id,
+            col(Appointment.status) == AppointmentStatus.CONFIRMED,
+            col(Appointment.id).not_in(done),
+        )
     )
-    asked = select(FhirWriteback.appointment_id).where(col(FhirWriteback.kind) == WritebackKind.CANCEL_TASK)
+    asked = select(col(FhirWriteback.appointment_id)).where(
+        col(FhirWriteback.kind) == WritebackKind.CANCEL_TASK
+    )
     cancel = (
-        select(OutboundMessage.appointment_id)
+        select(col(OutboundMessage.appointment_id))
         .join(InboundMessage, col(InboundMessage.in_reply_to_id) == OutboundMessage.id)
         .join(Appointment, col(Appointment.id) == OutboundMessage.appointment_id)
         .join(FhirLink, link)
@@ -60,21 +66,40 @@ def queue(*, session: Session, clinic_id: uuid.UUID, now: datetime) -> int:
     rows = [(i, WritebackKind.CONFIRM) for i in session.scalars(confirmed)]
     rows += [(i, WritebackKind.CANCEL_TASK) for i in session.scalars(cancel) if i is not None]
     if rows:
-        session.execute(insert(FhirWriteback.__table__), [  # type: ignore[attr-defined]
-            {"id": new_id(), "clinic_id": clinic_id, "appointment_id": appointment_id, "kind": kind.value,
-             "status": "pending", "attempts": 0, "created_at": now, "updated_at": now}
-            for appointment_id, kind in rows
-        ])  # fmt: skip
+        session.execute(
+            insert(FhirWriteback.__table__),  # type: ignore[attr-defined]
+            [
+                {
+                    "id": new_id(),
+                    "clinic_id": clinic_id,
+                    "appointment_id": appointment_id,
+                    "kind": kind.value,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for appointment_id, kind in rows
+            ],
+        )
     return len(rows)
 
 
 def _fhir_ids(session: Session, appointment_id: uuid.UUID) -> tuple[str, str | None]:
     """(Appointment FHIR id, Patient FHIR id) of a visit."""
-    visit = session.scalars(select(FhirLink).where(col(FhirLink.local_id) == appointment_id, col(FhirLink.resource_type) == "Appointment")).one()
-    patient_id = session.scalar(select(Appointment.patient_id).where(col(Appointment.id) == appointment_id))
+    visit = session.scalars(
+        select(FhirLink).where(
+            col(FhirLink.local_id) == appointment_id, col(FhirLink.resource_type) == "Appointment"
+        )
+    ).one()
+    patient_id = session.scalar(
+        select(col(Appointment.patient_id)).where(col(Appointment.id) == appointment_id)
+    )
     person = session.scalars(
-        select(FhirLink.fhir_id).where(
-            col(FhirLink.local_id) == patient_id, col(FhirLink.resource_type) == "Patient", col(FhirLink.source) == visit.source
+        select(col(FhirLink.fhir_id)).where(
+            col(FhirLink.local_id) == patient_id,
+            col(FhirLink.resource_type) == "Patient",
+            col(FhirLink.source) == visit.source,
         )
     ).first()
     return visit.fhir_id, person
@@ -86,10 +111,10 @@ def accept(resource: dict[str, Any], patient_fhir_id: str | None) -> bool:
     for participant in resource.get("participant") or []:
         reference = str((participant.get("actor") or {}).get("reference") or "")
         is_patient = reference.split("/")[-2:-1] == ["Patient"]
-        if is_patient and (patient_fhir_id is None or reference.endswith(f"Patient/{patient_fhir_id}")):
-            if participant.get("status") != "accepted":
-                participant["status"] = "accepted"
-                changed = True
+        ours = patient_fhir_id is None or reference.endswith(f"Patient/{patient_fhir_id}")
+        if is_patient and ours and participant.get("status") != "accepted":
+            participant["status"] = "accepted"
+            changed = True
     return changed
 
 
@@ -101,21 +126,27 @@ def confirm(client: FhirClient, appointment_fhir_id: str, patient_fhir_id: str |
             return f"Appointment/{appointment_fhir_id} (already accepted)"
         response = client.update(read.resource, etag=read.etag)
         if response.status_code in (200, 201):
-            return f"Appointment/{appointment_fhir_id}/_history/{(response.json().get('meta') or {}).get('versionId', '')}"
+            version = (response.json().get("meta") or {}).get("versionId", "")
+            return f"Appointment/{appointment_fhir_id}/_history/{version}"
         if response.status_code not in _CONFLICT or attempt == 1:
             raise FhirError(f"update Appointment answered {response.status_code}", response.status_code)
     raise AssertionError("unreachable")
 
 
-def cancel_task(client: FhirClient, appointment_fhir_id: str, patient_fhir_id: str | None, now: datetime) -> str:
+def cancel_task(
+    client: FhirClient, appointment_fhir_id: str, patient_fhir_id: str | None, now: datetime
+) -> str:
     """Create a Task asking the front desk to cancel the visit; return its reference."""
     task: dict[str, Any] = {
-        "resourceType": "Task", "status": "requested", "intent": "order", "priority": "routine",
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "priority": "routine",
         "code": {"text": "Cancel appointment"},
         "description": "The patient asked by text message to cancel this appointment.",
         "focus": {"reference": f"Appointment/{appointment_fhir_id}"},
         "authoredOn": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }  # fmt: skip
+    }
     if patient_fhir_id:
         task["for"] = {"reference": f"Patient/{patient_fhir_id}"}
     response = client.create(task)
@@ -133,9 +164,14 @@ def run(*, engine: Engine, clinic_id: uuid.UUID, http: httpx.Client) -> dict[str
         if connection is None or not connection.writeback_enabled:
             return outcomes
         queue(session=session, clinic_id=clinic_id, now=utcnow())
-        due = list(session.scalars(select(FhirWriteback.id).where(
-            col(FhirWriteback.clinic_id) == clinic_id, col(FhirWriteback.status).in_(["pending", "failed"])
-        )))  # fmt: skip
+        due = list(
+            session.scalars(
+                select(col(FhirWriteback.id)).where(
+                    col(FhirWriteback.clinic_id) == clinic_id,
+                    col(FhirWriteback.status).in_(["pending", "failed"]),
+                )
+            )
+        )
     client = client_for(connection, http)
     for writeback_id in due:
         outcomes["done" if _attempt(engine, client, writeback_id) else "failed"] += 1

@@ -57,7 +57,7 @@ class FakeFhir:
     def expire_tokens(self) -> None:
         """Every token issued so far stops working (as when it expires early on the server's side)."""
         with self.lock:
-            self.issued = {token: 0.0 for token in self.issued}
+            self.issued = dict.fromkeys(self.issued, 0.0)
 
     def put_appointment(self, resource: dict[str, Any], last_updated: str = "2026-12-01T00:00:00Z") -> None:
         """Store an appointment at version 1."""
@@ -70,9 +70,13 @@ class FakeFhir:
 
 
 def _bundle(server: FakeFhir, query: dict[str, list[str]]) -> dict[str, Any]:
-    window = [v for v in query.get("date", [])]
-    low = next((datetime.fromisoformat(v[2:].replace("Z", "+00:00")) for v in window if v.startswith("ge")), None)
-    high = next((datetime.fromisoformat(v[2:].replace("Z", "+00:00")) for v in window if v.startswith("le")), None)
+    window = list(query.get("date", []))
+    low = next(
+        (datetime.fromisoformat(v[2:].replace("Z", "+00:00")) for v in window if v.startswith("ge")), None
+    )
+    high = next(
+        (datetime.fromisoformat(v[2:].replace("Z", "+00:00")) for v in window if v.startswith("le")), None
+    )
     since = query.get("_lastUpdated", [""])[0]
     found = []
     for appointment in sorted(server.appointments.values(), key=lambda a: a["id"]):
@@ -85,18 +89,38 @@ def _bundle(server: FakeFhir, query: dict[str, list[str]]) -> dict[str, Any]:
     offset = int(query.get("_offset", ["0"])[0])
     page = found[offset : offset + server.page_size]
     entries: list[dict[str, Any]] = [
-        {"fullUrl": f"{server.base_url}/Appointment/{a['id']}", "resource": a, "search": {"mode": "match"}} for a in page
+        {"fullUrl": f"{server.base_url}/Appointment/{a['id']}", "resource": a, "search": {"mode": "match"}}
+        for a in page
     ]
     if "Appointment:patient" in query.get("_include", []):
-        refs = {p["actor"]["reference"].split("/")[-1] for a in page for p in a["participant"]
-                if p.get("actor", {}).get("reference", "").startswith("Patient/")}  # fmt: skip
-        entries += [{"fullUrl": f"{server.base_url}/Patient/{r}", "resource": server.patients[r], "search": {"mode": "include"}}
-                    for r in sorted(refs) if r in server.patients]  # fmt: skip
+        refs = {
+            p["actor"]["reference"].split("/")[-1]
+            for a in page
+            for p in a["participant"]
+            if p.get("actor", {}).get("reference", "").startswith("Patient/")
+        }
+        entries += [
+            {
+                "fullUrl": f"{server.base_url}/Patient/{r}",
+                "resource": server.patients[r],
+                "search": {"mode": "include"},
+            }
+            for r in sorted(refs)
+            if r in server.patients
+        ]
     links = [{"relation": "self", "url": f"{server.base_url}/Appointment"}]
     if offset + server.page_size < len(found):
-        following = [(k, v) for k, vs in query.items() for v in vs if k != "_offset"] + [("_offset", str(offset + server.page_size))]
+        following = [(k, v) for k, vs in query.items() for v in vs if k != "_offset"] + [
+            ("_offset", str(offset + server.page_size))
+        ]
         links.append({"relation": "next", "url": f"{server.base_url}/Appointment?{urlencode(following)}"})
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(found), "link": links, "entry": entries}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(found),
+        "link": links,
+        "entry": entries,
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -105,7 +129,9 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         return
 
-    def _send(self, status: int, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(body).encode() if body is not None else b""
         self.send_response(status)
         self.send_header("Content-Type", "application/fhir+json")
@@ -146,9 +172,13 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         try:
             claims = jwt.decode(
-                form.get("client_assertion", ""), fake.public_key, algorithms=[fake.algorithm],
-                audience=fake.token_url, issuer=fake.client_id, options={"require": ["exp", "jti", "sub"]},
-            )  # fmt: skip
+                form.get("client_assertion", ""),
+                fake.public_key,
+                algorithms=[fake.algorithm],
+                audience=fake.token_url,
+                issuer=fake.client_id,
+                options={"require": ["exp", "jti", "sub"]},
+            )
         except jwt.PyJWTError as exc:
             self._send(401, {"error": "invalid_client", "error_description": str(exc)})
             return
@@ -159,14 +189,27 @@ class _Handler(BaseHTTPRequestHandler):
         with fake.lock:
             fake.assertions.append(claims)
             fake.issued[token] = time.time() + fake.token_lifetime_s
-        self._send(200, {"access_token": token, "token_type": "bearer", "expires_in": fake.token_lifetime_s, "scope": form.get("scope")})
+        self._send(
+            200,
+            {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": fake.token_lifetime_s,
+                "scope": form.get("scope"),
+            },
+        )
 
     def _fhir(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> None:
         fake = self.server.fake
         parts = path.strip("/").split("/")
         if method == "GET" and parts == ["Appointment"]:
             self._send(200, _bundle(fake, query))
-        elif method == "GET" and len(parts) == 2 and parts[0] == "Appointment" and parts[1] in fake.appointments:
+        elif (
+            method == "GET"
+            and len(parts) == 2
+            and parts[0] == "Appointment"
+            and parts[1] in fake.appointments
+        ):
             resource = fake.appointments[parts[1]]
             self._send(200, resource, {"ETag": f'W/"{resource["meta"]["versionId"]}"'})
         elif method == "PUT" and len(parts) == 2 and parts[0] == "Appointment":

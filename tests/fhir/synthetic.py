@@ -24,29 +24,62 @@ def patient(i: int) -> dict[str, Any]:
         "id": f"pat-{i}",
         "meta": {"versionId": "1", "lastUpdated": "2026-11-30T10:00:00Z"},
         "extension": [
-            {"url": RACE_URL, "extension": [
-                {"url": "ombCategory", "valueCoding": {"system": OMB, "code": RACES[i % len(RACES)]}},
-                {"url": "text", "valueString": "race"},
-            ]},
-            {"url": ETHNICITY_URL, "extension": [
-                {"url": "ombCategory", "valueCoding": {"system": OMB, "code": "2135-2" if hispanic else "2186-5"}},
-                {"url": "text", "valueString": "ethnicity"},
-            ]},
+            {
+                "url": RACE_URL,
+                "extension": [
+                    {"url": "ombCategory", "valueCoding": {"system": OMB, "code": RACES[i % len(RACES)]}},
+                    {"url": "text", "valueString": "race"},
+                ],
+            },
+            {
+                "url": ETHNICITY_URL,
+                "extension": [
+                    {
+                        "url": "ombCategory",
+                        "valueCoding": {"system": OMB, "code": "2135-2" if hispanic else "2186-5"},
+                    },
+                    {"url": "text", "valueString": "ethnicity"},
+                ],
+            },
         ],
-        "identifier": [{
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
-            "system": "urn:oid:1.2.36.146.595.217.0.1", "value": f"M{i:08d}",
-        }],
+        "identifier": [
+            {
+                "type": {
+                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]
+                },
+                "system": "urn:oid:1.2.36.146.595.217.0.1",
+                "value": f"M{i:08d}",
+            }
+        ],
         "name": [{"use": "official", "family": "Doe", "given": [GIVEN[i % len(GIVEN)]]}],
         "telecom": [
             {"system": "phone", "value": f"(202) 555-{i % 10000:04d}", "use": "home"},
-            {"system": "phone", "value": f"+1 202 {200 + i // 10000 % 800:03d} {i % 10000:04d}", "use": "mobile"},
+            {
+                "system": "phone",
+                "value": f"+1 202 {200 + i // 10000 % 800:03d} {i % 10000:04d}",
+                "use": "mobile",
+            },
         ],
         "gender": ("female", "male", "other", "unknown")[i % 4],
         "birthDate": f"{1940 + i % 60}-{1 + i % 12:02d}-{1 + i % 28:02d}",
-        "address": [{"use": "home", "line": ["1 Main St"], "city": "Washington", "state": "DC", "postalCode": f"2{i % 10000:04d}"}],
-        "communication": [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": LANGUAGES[i % len(LANGUAGES)]}]}, "preferred": True}],
-    }  # fmt: skip
+        "address": [
+            {
+                "use": "home",
+                "line": ["1 Main St"],
+                "city": "Washington",
+                "state": "DC",
+                "postalCode": f"2{i % 10000:04d}",
+            }
+        ],
+        "communication": [
+            {
+                "language": {
+                    "coding": [{"system": "urn:ietf:bcp:47", "code": LANGUAGES[i % len(LANGUAGES)]}]
+                },
+                "preferred": True,
+            }
+        ],
+    }
 
 
 def appointment(i: int, patient_index: int, start: datetime) -> dict[str, Any]:
@@ -60,7 +93,10 @@ def appointment(i: int, patient_index: int, start: datetime) -> dict[str, Any]:
         "end": (start + timedelta(minutes=20)).isoformat(),
         "participant": [
             {"actor": {"reference": f"Patient/pat-{patient_index}"}, "status": "accepted"},
-            {"actor": {"reference": "Location/loc-1", "display": "Main St Clinic, Room 2"}, "status": "accepted"},
+            {
+                "actor": {"reference": "Location/loc-1", "display": "Main St Clinic, Room 2"},
+                "status": "accepted",
+            },
         ],
     }
 

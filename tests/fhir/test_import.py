@@ -29,7 +29,9 @@ NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
 def run_import(engine: Engine, clinic: Clinic, paths: list[Path], source: str = "file") -> ImportSummary:
     with session_scope(engine) as session:
-        return import_paths(session=session, clinic=clinic, source=source, mrn_system="", paths=paths, now=NOW)
+        return import_paths(
+            session=session, clinic=clinic, source=source, mrn_system="", paths=paths, now=NOW
+        )
 
 
 def patients(engine: Engine, clinic: Clinic) -> dict[str, Patient]:
@@ -50,9 +52,10 @@ def test_the_sample_export_is_stored_and_each_left_out_resource_is_named(engine:
     }
     rejected = {(n.resource_type, n.id): n.reason for n in summary.rejected}
     assert rejected[("Patient", "2af7234a-0e72-328d-fb74-63fd3b960d76")].startswith("birthDate:")
-    assert "Patient/8e8dc81a-a6bf-608a-acad-ff35f6bbca7e is not a patient outreach knows" in rejected[
-        ("Appointment", "appt-1010")
-    ]
+    assert (
+        "Patient/8e8dc81a-a6bf-608a-acad-ff35f6bbca7e is not a patient outreach knows"
+        in rejected[("Appointment", "appt-1010")]
+    )
     assert [(n.id, n.reason) for n in summary.skipped] == [
         ("examplereq", "status 'proposed': not booked yet, so no reminders")
     ]
@@ -66,13 +69,26 @@ def test_the_sample_export_is_stored_and_each_left_out_resource_is_named(engine:
     assert stored["256def0d-5d1b-6bac-f308-5fd8ead611d9"].language == "pl"  # from the text "Polish"
     assert stored["f201"].language == "nl-NL"  # no MRN: kept under its FHIR id
     amy = stored["1032702"]  # US Core example patient
-    assert (amy.race, amy.ethnicity, amy.postal_code, amy.sex) == ("1002-5,2028-9,2106-3", "2135-2", "74047", "female")
+    assert (amy.race, amy.ethnicity, amy.postal_code, amy.sex) == (
+        "1002-5,2028-9,2106-3",
+        "2135-2",
+        "74047",
+        "female",
+    )
     assert stored["fed27b28-8c8b-7937-db42-b3b9b16f0a47"].interpreter_needed is True
     assert all(p.consent == ConsentStatus.UNKNOWN for p in stored.values())
     with Session(engine) as session:
         visits = {(a.starts_at, a.location, a.status) for a in session.exec(select(Appointment))}
-    assert (datetime(2027, 3, 15, 13, 0, tzinfo=UTC), "South Wing, second floor", AppointmentStatus.BOOKED) in visits
-    cancelled = (datetime(2027, 2, 1, 21, 0, tzinfo=UTC), "GRACEMED HEALTH CLINIC INC", AppointmentStatus.CANCELLED)
+    assert (
+        datetime(2027, 3, 15, 13, 0, tzinfo=UTC),
+        "South Wing, second floor",
+        AppointmentStatus.BOOKED,
+    ) in visits
+    cancelled = (
+        datetime(2027, 2, 1, 21, 0, tzinfo=UTC),
+        "GRACEMED HEALTH CLINIC INC",
+        AppointmentStatus.CANCELLED,
+    )
     assert cancelled in visits
 
 
@@ -96,14 +112,26 @@ def _write(folder: Path, name: str, resources: list[dict[str, Any]]) -> Path:
 
 
 def _patient(fhir_id: str, **extra: Any) -> dict[str, Any]:
-    return {"resourceType": "Patient", "id": fhir_id, "name": [{"use": "official", "given": ["Lan"], "family": "Ng"}],
-            "telecom": [{"system": "sms", "value": "202-555-0150"}], **extra}  # fmt: skip
+    return {
+        "resourceType": "Patient",
+        "id": fhir_id,
+        "name": [{"use": "official", "given": ["Lan"], "family": "Ng"}],
+        "telecom": [{"system": "sms", "value": "202-555-0150"}],
+        **extra,
+    }
 
 
 def _visit(fhir_id: str, patient: str, start: datetime, status: str = "booked") -> dict[str, Any]:
-    return {"resourceType": "Appointment", "id": fhir_id, "status": status, "start": start.isoformat(),
-            "participant": [{"actor": {"reference": f"Patient/{patient}"}, "status": "accepted"},
-                            {"actor": {"reference": "Location/9", "display": "Room 4"}, "status": "accepted"}]}  # fmt: skip
+    return {
+        "resourceType": "Appointment",
+        "id": fhir_id,
+        "status": status,
+        "start": start.isoformat(),
+        "participant": [
+            {"actor": {"reference": f"Patient/{patient}"}, "status": "accepted"},
+            {"actor": {"reference": "Location/9", "display": "Room 4"}, "status": "accepted"},
+        ],
+    }
 
 
 def _pending(engine: Engine) -> list[OutboundMessage]:
@@ -111,11 +139,19 @@ def _pending(engine: Engine) -> list[OutboundMessage]:
         return list(session.exec(select(OutboundMessage)))
 
 
-def test_a_visit_that_moved_or_became_cancelled_replans_its_unsent_reminders(engine: Engine, tmp_path: Path) -> None:
+def test_a_visit_that_moved_or_became_cancelled_replans_its_unsent_reminders(
+    engine: Engine, tmp_path: Path
+) -> None:
     clinic = create_clinic(engine)
     start = NOW + timedelta(days=10)
-    run_import(engine, clinic, [_write(tmp_path, "Patient.ndjson", [_patient("p1")]),
-                                _write(tmp_path, "Appointment.ndjson", [_visit("v1", "p1", start)])])  # fmt: skip
+    run_import(
+        engine,
+        clinic,
+        [
+            _write(tmp_path, "Patient.ndjson", [_patient("p1")]),
+            _write(tmp_path, "Appointment.ndjson", [_visit("v1", "p1", start)]),
+        ],
+    )
     with session_scope(engine) as session:
         patient = session.exec(select(Patient)).one()
         record_consent(session=session, patient=patient, status=ConsentStatus.GRANTED, source="test", now=NOW)
@@ -126,12 +162,16 @@ def test_a_visit_that_moved_or_became_cancelled_replans_its_unsent_reminders(eng
     assert (text.status, text.send_at) == (MessageStatus.SCHEDULED, start - timedelta(hours=24))
 
     moved = start + timedelta(days=2)
-    summary = run_import(engine, clinic, [_write(tmp_path, "Appointment.ndjson", [_visit("v1", "p1", moved)])])
+    summary = run_import(
+        engine, clinic, [_write(tmp_path, "Appointment.ndjson", [_visit("v1", "p1", moved)])]
+    )
     assert summary.counts["Appointment"].updated == 1
     [text] = _pending(engine)
     assert (text.status, text.send_at) == (MessageStatus.SCHEDULED, moved - timedelta(hours=24))
 
-    run_import(engine, clinic, [_write(tmp_path, "Appointment.ndjson", [_visit("v1", "p1", moved, "cancelled")])])
+    run_import(
+        engine, clinic, [_write(tmp_path, "Appointment.ndjson", [_visit("v1", "p1", moved, "cancelled")])]
+    )
     [text] = _pending(engine)
     assert (text.status, text.error_reason) == (MessageStatus.CANCELLED, "appointment cancelled")
 
@@ -143,10 +183,14 @@ def test_a_visit_that_moved_or_became_cancelled_replans_its_unsent_reminders(eng
 
 def test_a_patient_without_a_current_phone_is_stored_but_not_textable(engine: Engine, tmp_path: Path) -> None:
     clinic = create_clinic(engine)
-    old_only = _patient("p9", telecom=[{"system": "phone", "value": "202-555-0151", "period": {"end": "2020"}}])
+    old_only = _patient(
+        "p9", telecom=[{"system": "phone", "value": "202-555-0151", "period": {"end": "2020"}}]
+    )
     summary = run_import(engine, clinic, [_write(tmp_path, "Patient.ndjson", [old_only])])
     assert summary.counts["Patient"].created == 1
-    assert [(n.id, n.reason) for n in summary.not_textable] == [("p9", "no current phone number in the EHR record")]
+    assert [(n.id, n.reason) for n in summary.not_textable] == [
+        ("p9", "no current phone number in the EHR record")
+    ]
     stored = patients(engine, clinic)["p9"]
     assert (stored.phone, stored.undeliverable_reason) == ("", "no current phone number in the EHR record")
     back = _patient("p9", telecom=[{"system": "phone", "value": "202-555-0152", "use": "mobile"}])
@@ -156,7 +200,10 @@ def test_a_patient_without_a_current_phone_is_stored_but_not_textable(engine: En
 
 
 def test_one_clinics_import_never_touches_another_clinics_patients(engine: Engine, tmp_path: Path) -> None:
-    first, second = create_clinic(engine, name="North"), create_clinic(engine, name="South", phone="+12025550199")
+    first, second = (
+        create_clinic(engine, name="North"),
+        create_clinic(engine, name="South", phone="+12025550199"),
+    )
     run_import(engine, first, NDJSON)
     before = {k: (p.id, p.updated_at, p.phone) for k, p in patients(engine, first).items()}
     changed = _patient("example", identifier=[{"type": {"coding": [{"code": "MR"}]}, "value": "12345"}])
@@ -176,21 +223,47 @@ def test_a_file_that_cannot_be_read_leaves_nothing_half_written(engine: Engine, 
     assert patients(engine, clinic) == {}
 
 
-def test_an_mrn_that_belongs_to_another_patient_is_rejected_not_merged(engine: Engine, tmp_path: Path) -> None:
+def test_an_mrn_that_belongs_to_another_patient_is_rejected_not_merged(
+    engine: Engine, tmp_path: Path
+) -> None:
     clinic = create_clinic(engine)
     mr = {"type": {"coding": [{"code": "MR"}]}}
-    run_import(engine, clinic, [_write(tmp_path, "Patient.ndjson", [
-        _patient("a", identifier=[{**mr, "value": "M1"}]), _patient("b", identifier=[{**mr, "value": "M2"}])
-    ])])  # fmt: skip
-    summary = run_import(engine, clinic, [_write(tmp_path, "Patient.ndjson", [_patient("a", identifier=[{**mr, "value": "M2"}])])])
-    assert [(n.id, n.reason) for n in summary.rejected] == [("a", "identifier: the MRN belongs to another patient of this clinic")]
+    run_import(
+        engine,
+        clinic,
+        [
+            _write(
+                tmp_path,
+                "Patient.ndjson",
+                [
+                    _patient("a", identifier=[{**mr, "value": "M1"}]),
+                    _patient("b", identifier=[{**mr, "value": "M2"}]),
+                ],
+            )
+        ],
+    )
+    summary = run_import(
+        engine,
+        clinic,
+        [_write(tmp_path, "Patient.ndjson", [_patient("a", identifier=[{**mr, "value": "M2"}])])],
+    )
+    assert [(n.id, n.reason) for n in summary.rejected] == [
+        ("a", "identifier: the MRN belongs to another patient of this clinic")
+    ]
     assert sorted(patients(engine, clinic)) == ["M1", "M2"]
 
 
 def test_unknown_ids_never_resolve_across_clinics(engine: Engine, tmp_path: Path) -> None:
-    first, second = create_clinic(engine, name="North"), create_clinic(engine, name="South", phone="+12025550199")
+    first, second = (
+        create_clinic(engine, name="North"),
+        create_clinic(engine, name="South", phone="+12025550199"),
+    )
     run_import(engine, first, [_write(tmp_path, "Patient.ndjson", [_patient("p1")])])
-    summary = run_import(engine, second, [_write(tmp_path, "Appointment.ndjson", [_visit("v1", "p1", NOW + timedelta(days=3))])])
+    summary = run_import(
+        engine,
+        second,
+        [_write(tmp_path, "Appointment.ndjson", [_visit("v1", "p1", NOW + timedelta(days=3))])],
+    )
     assert summary.counts["Appointment"].rejected == 1
     with Session(engine) as session:
         assert session.exec(select(Appointment)).all() == []

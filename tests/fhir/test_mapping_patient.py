@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ MR = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "co
 
 
 def test_mrn_is_the_mr_typed_identifier_and_a_configured_system_wins() -> None:
-    ids = [
+    ids: list[dict[str, Any]] = [
         {"system": "http://hl7.org/fhir/sid/us-ssn", "value": "999-99-9999"},
         {"type": MR, "system": "urn:oid:1.2.3", "value": "A100"},
         {"system": "urn:clinic:chart", "value": "C-7"},
@@ -24,7 +25,7 @@ def test_mrn_is_the_mr_typed_identifier_and_a_configured_system_wins() -> None:
 
 
 def test_an_old_or_ended_mrn_is_passed_over() -> None:
-    ids = [
+    ids: list[dict[str, Any]] = [
         {"type": MR, "value": "OLD-1", "period": {"end": "2019-05"}},
         {"type": MR, "value": "OLD-2", "use": "old"},
         {"type": MR, "value": "NOW-3"},
@@ -77,7 +78,10 @@ def test_no_current_phone_means_stored_but_not_textable_with_the_reason() -> Non
         ([{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "zh-tw"}]}}], "zh-TW"),
         (
             [
-                {"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "en-US"}]}, "preferred": False},
+                {
+                    "language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "en-US"}]},
+                    "preferred": False,
+                },
                 {"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "ru-RU"}]}, "preferred": True},
             ],
             "ru-RU",
@@ -91,7 +95,17 @@ def test_no_current_phone_means_stored_but_not_textable_with_the_reason() -> Non
         ),
         ([{"language": {"text": "Polish"}}], "pl"),
         ([{"language": {"text": "Español"}}], "es"),
-        ([{"language": {"coding": [{"system": "urn:other", "code": "xx-nonsense-99"}], "text": "Tagalog"}}], "tl"),
+        (
+            [
+                {
+                    "language": {
+                        "coding": [{"system": "urn:other", "code": "xx-nonsense-99"}],
+                        "text": "Tagalog",
+                    }
+                }
+            ],
+            "tl",
+        ),
         ([{"language": {"text": "Klingonese"}}], None),
         ([], None),
     ],

@@ -27,22 +27,39 @@ from tests.fhir.server import FakeFhir, Fault, fhir_server
 
 def private_pem(algorithm: str) -> tuple[str, Any]:
     """(PEM private key, public key) for RS384 or ES384."""
-    key: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048) if algorithm == "RS384" else ec.generate_private_key(ec.SECP384R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    key: Any = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if algorithm == "RS384"
+        else ec.generate_private_key(ec.SECP384R1())
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return pem.decode(), key.public_key()
 
 
 def patient(fhir_id: str, phone: str) -> dict[str, Any]:
-    return {"resourceType": "Patient", "id": fhir_id, "name": [{"use": "official", "given": ["Kim"], "family": "Le"}],
-            "identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": f"MRN-{fhir_id}"}],
-            "telecom": [{"system": "sms", "value": phone}],
-            "communication": [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "vi-VN"}]}}]}  # fmt: skip
+    return {
+        "resourceType": "Patient",
+        "id": fhir_id,
+        "name": [{"use": "official", "given": ["Kim"], "family": "Le"}],
+        "identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": f"MRN-{fhir_id}"}],
+        "telecom": [{"system": "sms", "value": phone}],
+        "communication": [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "vi-VN"}]}}],
+    }
 
 
 def visit(fhir_id: str, patient_id: str, start: datetime, status: str = "booked") -> dict[str, Any]:
-    return {"resourceType": "Appointment", "id": fhir_id, "status": status, "start": start.isoformat(),
-            "participant": [{"actor": {"reference": f"Patient/{patient_id}"}, "status": "needs-action"},
-                            {"actor": {"reference": "Location/1", "display": "Clinic B"}, "status": "accepted"}]}  # fmt: skip
+    return {
+        "resourceType": "Appointment",
+        "id": fhir_id,
+        "status": status,
+        "start": start.isoformat(),
+        "participant": [
+            {"actor": {"reference": f"Patient/{patient_id}"}, "status": "needs-action"},
+            {"actor": {"reference": "Location/1", "display": "Clinic B"}, "status": "accepted"},
+        ],
+    }
 
 
 def schedule(fake: FakeFhir, *, visits: int, now: datetime) -> None:
@@ -76,15 +93,21 @@ def fake() -> Iterator[FakeFhir]:
 
 def sync(engine: Engine, clinic: Clinic, sleeps: Sleeps | None = None) -> FhirSyncRun:
     with httpx.Client(timeout=10) as http:
-        run = run_sync(engine=engine, clinic_id=clinic.id, http=http, sleep=sleeps if sleeps is not None else Sleeps())
+        run = run_sync(
+            engine=engine, clinic_id=clinic.id, http=http, sleep=sleeps if sleeps is not None else Sleeps()
+        )
     assert run is not None
     return run
 
 
 def stored(engine: Engine, clinic: Clinic) -> tuple[list[str], list[str]]:
     with Session(engine) as session:
-        people = sorted(p.external_id for p in session.exec(select(Patient).where(Patient.clinic_id == clinic.id)))
-        visits = sorted(a.location for a in session.exec(select(Appointment).where(Appointment.clinic_id == clinic.id)))
+        people = sorted(
+            p.external_id for p in session.exec(select(Patient).where(Patient.clinic_id == clinic.id))
+        )
+        visits = sorted(
+            a.location for a in session.exec(select(Appointment).where(Appointment.clinic_id == clinic.id))
+        )
     return people, visits
 
 
@@ -153,8 +176,18 @@ def test_smart_backend_services_token_is_signed_cached_and_renewed_when_refused(
     schedule(fake, visits=2, now=utcnow())
     pem, public_key = private_pem(algorithm)
     fake.public_key, fake.algorithm = public_key, algorithm
-    connect(engine, clinic, fake, auth_kind="smart", bearer_token=None, client_id=fake.client_id,
-            token_url=fake.token_url, private_key_pem=pem, algorithm=algorithm, key_id="k1")  # fmt: skip
+    connect(
+        engine,
+        clinic,
+        fake,
+        auth_kind="smart",
+        bearer_token=None,
+        client_id=fake.client_id,
+        token_url=fake.token_url,
+        private_key_pem=pem,
+        algorithm=algorithm,
+        key_id="k1",
+    )
     assert sync(engine, clinic).status == "succeeded"
     assert sync(engine, clinic).status == "succeeded"
     assert len(fake.assertions) == 1  # the token was kept between runs
@@ -166,19 +199,33 @@ def test_smart_backend_services_token_is_signed_cached_and_renewed_when_refused(
     assert len(fake.assertions) == 2  # a 401 brought a fresh token, once
 
 
-def test_an_assertion_signed_with_another_key_is_refused_and_the_run_says_so(engine: Engine, fake: FakeFhir) -> None:
+def test_an_assertion_signed_with_another_key_is_refused_and_the_run_says_so(
+    engine: Engine, fake: FakeFhir
+) -> None:
     clinic = create_clinic(engine)
     pem, _ = private_pem("RS384")
     _, fake.public_key = private_pem("RS384")
-    connect(engine, clinic, fake, auth_kind="smart", bearer_token=None, client_id=fake.client_id,
-            token_url=fake.token_url, private_key_pem=pem)  # fmt: skip
+    connect(
+        engine,
+        clinic,
+        fake,
+        auth_kind="smart",
+        bearer_token=None,
+        client_id=fake.client_id,
+        token_url=fake.token_url,
+        private_key_pem=pem,
+    )
     run = sync(engine, clinic)
     assert run.status == "failed"
-    assert run.error is not None and run.error.startswith("token endpoint answered 401")
+    assert run.error is not None
+    assert run.error.startswith("token endpoint answered 401")
 
 
 def test_a_clinics_sync_never_touches_another_clinics_patients(engine: Engine, fake: FakeFhir) -> None:
-    north, south = create_clinic(engine, name="North"), create_clinic(engine, name="South", phone="+12025550198")
+    north, south = (
+        create_clinic(engine, name="North"),
+        create_clinic(engine, name="South", phone="+12025550198"),
+    )
     schedule(fake, visits=2, now=utcnow())
     connect(engine, north, fake)
     with fhir_server() as other:
@@ -219,7 +266,9 @@ def test_the_redis_lock_keeps_a_second_worker_out(engine: Engine, fake: FakeFhir
 
 def test_credentials_are_stored_encrypted_and_never_returned(engine: Engine) -> None:
     clinic = create_clinic(engine)
-    data = ConnectionIn(base_url="https://ehr.example/fhir", auth_kind="bearer", bearer_token="s3cr3t-token-value")
+    data = ConnectionIn(
+        base_url="https://ehr.example/fhir", auth_kind="bearer", bearer_token="s3cr3t-token-value"
+    )
     with session_scope(engine) as session:
         saved = connections.configure(session=session, clinic_id=clinic.id, data=data, now=utcnow())
         shown = connections.public(saved).model_dump_json()
