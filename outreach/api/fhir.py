@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -66,14 +65,11 @@ def import_upload(
     # Patient files first, as on the command line: their appointments refer to them.
     ordered = sorted(files, key=lambda f: 0 if (f.filename or "").lower().startswith("patient") else 1)
     for upload in ordered:
-        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
-            spool.write(upload.file.read())
-            spool.seek(0)
-            try:
-                for resource in read_stream(Path(upload.filename or "upload").name, spool):
-                    importer.feed(resource)
-            except Invalid as exc:
-                raise Invalid(f"files.{upload.filename}", exc.reason) from None
+        try:  # the upload is already spooled to disk past 1 MB: read it as a stream
+            for resource in read_stream(Path(upload.filename or "upload").name, upload.file):
+                importer.feed(resource)
+        except Invalid as exc:
+            raise Invalid(f"files.{upload.filename}", exc.reason) from None
     return importer.finish()
 
 

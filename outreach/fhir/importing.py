@@ -27,6 +27,7 @@ from outreach.fhir.store_appointments import APPOINTMENT, unknown_patient, upser
 from outreach.fhir.store_patients import PATIENT, upsert_patients
 
 BATCH = 1000
+DUPLICATE = "the same resource comes again later in this import; the later one is stored"
 T = TypeVar("T", MappedPatient, MappedAppointment)
 
 
@@ -69,7 +70,7 @@ class Importer:
                 self._store_appointments()
 
     def _store_patients(self) -> None:
-        batch, self._patients = _last_of_each(self._patients), []
+        batch, self._patients = self._last_of_each(PATIENT, self._patients), []
         stored = upsert_patients(
             session=self.session,
             clinic=self.clinic,
@@ -82,7 +83,7 @@ class Importer:
 
     def _store_appointments(self) -> None:
         self._store_patients()
-        batch, self._appointments = _last_of_each(self._appointments), []
+        batch, self._appointments = self._last_of_each(APPOINTMENT, self._appointments), []
         waiting = upsert_appointments(
             session=self.session,
             clinic_id=self.clinic.id,
@@ -93,6 +94,15 @@ class Importer:
             patient_ids=self._patient_ids,
         )
         self._waiting.extend(waiting)
+
+    def _last_of_each(self, kind: str, batch: list[T]) -> list[T]:
+        """One entry per FHIR id: the last one read is stored, an earlier one is reported as skipped."""
+        last = {m.fhir_id: m for m in batch}
+        if len(last) < len(batch):
+            for m in batch:
+                if last[m.fhir_id] is not m:
+                    self.summary.add(kind, "skipped", fhir_id=m.fhir_id, reason=DUPLICATE)
+        return list(last.values())
 
     def finish(self) -> ImportSummary:
         """Store the rest; appointments whose patient never came are rejected."""
@@ -112,11 +122,6 @@ class Importer:
                 self.summary.add(APPOINTMENT, "rejected", fhir_id=m.fhir_id, reason=unknown_patient(m))
         self.session.flush()
         return self.summary
-
-
-def _last_of_each(batch: list[T]) -> list[T]:
-    """One entry per FHIR id (the last one read wins)."""
-    return list({m.fhir_id: m for m in batch}.values())
 
 
 def read_stream(

@@ -267,3 +267,16 @@ def test_unknown_ids_never_resolve_across_clinics(engine: Engine, tmp_path: Path
     assert summary.counts["Appointment"].rejected == 1
     with Session(engine) as session:
         assert session.exec(select(Appointment)).all() == []
+
+
+def test_a_resource_given_twice_is_stored_once_from_its_later_copy(engine: Engine, tmp_path: Path) -> None:
+    clinic = create_clinic(engine)
+    first = _patient("p1", telecom=[{"system": "sms", "value": "202-555-0141"}])
+    later = _patient("p1", telecom=[{"system": "sms", "value": "202-555-0142"}])
+    summary = run_import(engine, clinic, [_write(tmp_path, "Patient.ndjson", [first, later])])
+    assert (summary.counts["Patient"].created, summary.counts["Patient"].skipped) == (1, 1)
+    assert (
+        summary.skipped[0].reason
+        == "the same resource comes again later in this import; the later one is stored"
+    )
+    assert patients(engine, clinic)["p1"].phone == "+12025550142"
