@@ -63,35 +63,65 @@ def checked(data: object, *, where: str, full_urls: dict[str, str] | None = None
     return RawResource(kind, fhir_id, data)
 
 
-# Elements whose validation is remembered by content, per resource type: optional lists only (a required
-# element left out would fail the resource), never primitives or choice elements (checked together).
-_MEMO_FIELDS = {
-    "Patient": frozenset({"extension", "communication", "name", "telecom", "address", "identifier"})
-}
-_MEMO_LIMIT = 8192
+# Elements whose validation is remembered by content, per resource type, and whether the resource must
+# have one (such a list keeps at least one item). Never primitives or choice elements: those are checked
+# together with their siblings at the resource level.
+_MEMO_FIELDS: dict[str, dict[str, bool]] = {
+    "Patient": dict.fromkeys(
+        ("meta", "extension", "identifier", "name", "telecom", "address", "communication", "contact",
+         "maritalStatus", "generalPractitioner", "managingOrganization", "link"),
+        False,
+    ),
+    "Appointment": {
+        **dict.fromkeys(
+            ("meta", "extension", "identifier", "serviceCategory", "serviceType", "specialty",
+             "appointmentType", "reasonCode", "basedOn"),
+            False,
+        ),
+        "participant": True,
+    },
+}  # fmt: skip
+_MEMO_LIMIT = 16384
 _memo: set[str] = set()
 
 
-def _validate(model: Any, kind: str, data: dict[str, Any]) -> None:
-    """`model.model_validate(data)`, leaving out elements already found valid with the same content.
+def _seen(kind: str, key: str, value: object) -> str:
+    return f"{kind}.{key}:{json.dumps(value, sort_keys=True, separators=(',', ':'))}"
 
-    An element's validity depends only on its own content, so a race extension or a language that
-    thousands of patients share is checked once, by the same model, instead of once per patient.
+
+def _validate(model: Any, kind: str, data: dict[str, Any]) -> None:
+    """`model.model_validate(data)`, leaving out element values already found valid with the same content.
+
+    An element's validity depends only on its own content (cardinality and choice rules are checked on
+    the resource, with every primitive, and a required list keeps an item), so a race extension, a
+    language or a clinic's Location participant that thousands of resources share is checked once, by
+    the same model, instead of once per resource.
     """
-    fields = _MEMO_FIELDS.get(kind)
-    if not fields:
-        model.model_validate(data)
-        return
+    fields = _MEMO_FIELDS.get(kind, {})
     pruned: dict[str, Any] = {}
     fresh: list[str] = []
     for key, value in data.items():
-        if key in fields and isinstance(value, list):
-            seen = f"{kind}.{key}:{json.dumps(value, sort_keys=True, separators=(',', ':'))}"
-            if seen in _memo:
-                continue
-            fresh.append(seen)
-        pruned[key] = value
-    model.model_validate(pruned)
+        required = fields.get(key)
+        if required is None:
+            pruned[key] = value
+        elif isinstance(value, list):
+            keys = [_seen(kind, key, item) for item in value]
+            kept = [item for item, k in zip(value, keys, strict=True) if k not in _memo]
+            fresh += [k for k in keys if k not in _memo]
+            if kept or (required and value):
+                pruned[key] = kept or value[:1]
+        elif isinstance(value, dict):
+            seen = _seen(kind, key, value)
+            if seen not in _memo:
+                fresh.append(seen)
+                pruned[key] = value
+        else:
+            pruned[key] = value
+    try:
+        model.model_validate(pruned)
+    except ValidationError:
+        model.model_validate(data)  # the whole resource again, so the error names the element's true place
+        raise
     if len(_memo) + len(fresh) > _MEMO_LIMIT:
         _memo.clear()
     _memo.update(fresh)
