@@ -280,3 +280,25 @@ def test_a_resource_given_twice_is_stored_once_from_its_later_copy(engine: Engin
         == "the same resource comes again later in this import; the later one is stored"
     )
     assert patients(engine, clinic)["p1"].phone == "+12025550142"
+
+
+def test_a_visit_the_patient_confirmed_by_text_stays_confirmed_when_the_ehr_says_booked(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from sqlalchemy import update
+
+    clinic = create_clinic(engine)
+    start = NOW + timedelta(days=5)
+    files = [_write(tmp_path, "Patient.ndjson", [_patient("p1")]),
+             _write(tmp_path, "Appointment.ndjson", [_visit("v1", "p1", start)])]  # fmt: skip
+    run_import(engine, clinic, files)
+    with session_scope(engine) as session:
+        session.execute(update(Appointment).values(status=AppointmentStatus.CONFIRMED))
+    assert run_import(engine, clinic, files).counts["Appointment"].unchanged == 1
+    with Session(engine) as session:
+        assert session.exec(select(Appointment.status)).one() == AppointmentStatus.CONFIRMED
+    run_import(
+        engine, clinic, [_write(tmp_path, "Appointment.ndjson", [_visit("v1", "p1", start, "cancelled")])]
+    )
+    with Session(engine) as session:
+        assert session.exec(select(Appointment.status)).one() == AppointmentStatus.CANCELLED

@@ -286,3 +286,15 @@ def test_start_of_window_is_now_and_end_is_window_days_ahead(engine: Engine, fak
     assert low == "ge" + run.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert high == "le" + (run.started_at + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert run.started_at.tzinfo == UTC
+
+
+def test_a_token_about_to_expire_is_renewed_before_use_without_a_401(engine: Engine, fake: FakeFhir) -> None:
+    clinic = create_clinic(engine)
+    pem, fake.public_key = private_pem("RS384")
+    fake.token_lifetime_s = 20  # inside the 30 s margin: never worth using for a whole run
+    connect(engine, clinic, fake, auth_kind="smart", bearer_token=None, client_id=fake.client_id,
+            token_url=fake.token_url, private_key_pem=pem)  # fmt: skip
+    sync(engine, clinic)
+    sync(engine, clinic)
+    assert len(fake.assertions) == 2
+    assert len(fake.searches()) == 2  # each search went through on its first try
