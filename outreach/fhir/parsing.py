@@ -86,7 +86,9 @@ _memo: set[str] = set()
 
 
 def _seen(kind: str, key: str, value: object) -> str:
-    return f"{kind}.{key}:{json.dumps(value, sort_keys=True, separators=(',', ':'))}"
+    # repr of parsed JSON (dicts, lists, strings, numbers, booleans, null) tells equal content apart from
+    # any other; the same content in another key order is only a miss.
+    return f"{kind}.{key}:{value!r}"
 
 
 def _validate(model: Any, kind: str, data: dict[str, Any]) -> None:
