@@ -19,7 +19,7 @@ class ConnectionIn(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    base_url: str = Field(min_length=8, max_length=500)
+    base_url: str = Field(min_length=8, max_length=255)
     auth_kind: AuthKind
     bearer_token: SecretStr | None = None
     client_id: str = Field(default="", max_length=255)

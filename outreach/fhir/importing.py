@@ -18,6 +18,7 @@ from typing import IO, TypeVar
 from sqlmodel import Session
 
 from outreach.clinics.models import Clinic
+from outreach.errors import Invalid
 from outreach.fhir import parsing
 from outreach.fhir.mapping_appointment import MappedAppointment, Reject, Skip, map_appointment
 from outreach.fhir.mapping_patient import MappedPatient, map_patient
@@ -39,6 +40,8 @@ class Importer:
     ) -> None:
         self.session, self.clinic, self.source, self.now = session, clinic, source, now
         self.mrn_system = mrn_system
+        if not source or len(source) > 255:
+            raise Invalid("source", "must be 1 to 255 characters (the FHIR base URL or a name for the files)")
         self.summary = ImportSummary()
         self._patients: list[MappedPatient] = []
         self._appointments: list[MappedAppointment] = []

@@ -133,10 +133,13 @@ def run_sync(
             session.add(run)
         own_http = http is None
         http = http or httpx.Client(timeout=secrets.fhir_settings().request_timeout_s)
+        unexpected: BaseException | None = None
         try:
             counts, error = _pull(
                 engine=engine, connection=connection, http=http, started=started, sleep=sleep
             )
+        except Exception as exc:  # recorded, so the run does not look as if it were still going
+            counts, error, unexpected = {}, f"unexpected {type(exc).__name__}", exc
         finally:
             if own_http:
                 http.close()
@@ -149,6 +152,8 @@ def run_sync(
                 saved.last_synced_at = started
                 session.add(saved)
             session.add(run)
+        if unexpected is not None:
+            raise unexpected
         return run
 
 
@@ -162,6 +167,7 @@ def _pull(
 ) -> tuple[dict[str, object], str | None]:
     """Import every page in one transaction; (counts, None) or ({}, what went wrong)."""
     client = client_for(connection, http, sleep)
+    pages = 0
     try:
         with session_scope(engine) as session:
             clinic = session.get_one(Clinic, connection.clinic_id)
@@ -172,13 +178,15 @@ def _pull(
                 mrn_system=connection.mrn_system,
                 now=started,
             )
-            pages = 0
             for page in client.search("Appointment", search_params(connection, started)):
                 pages += 1
                 for resource in bundle_entries(page):
                     importer.feed(resource)
             summary = importer.finish()
-    except (FhirError, AuthError, Invalid) as exc:
+    except Invalid as exc:
+        log.warning("FHIR sync of clinic %s failed: page %s %s", connection.clinic_id, pages, exc.reason)
+        return {}, f"page {pages}: {exc.reason}"
+    except (FhirError, AuthError) as exc:
         log.warning("FHIR sync of clinic %s failed: %s", connection.clinic_id, exc)
         return {}, str(exc)
     counts: dict[str, object] = {kind: c.model_dump() for kind, c in summary.counts.items()}

@@ -30,6 +30,7 @@ class Fault:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     path_prefix: str = "/fhir/"
+    after: int = 0  # let this many matching requests through first
 
 
 @dataclass
@@ -152,7 +153,10 @@ class _Handler(BaseHTTPRequestHandler):
         with fake.lock:
             fake.requests.append((method, url.path, query, dict(self.headers.items())))
             fault = next((f for f in fake.faults if url.path.startswith(f.path_prefix)), None)
-            if fault is not None:
+            if fault is not None and fault.after > 0:
+                fault.after -= 1
+                fault = None
+            elif fault is not None:
                 fake.faults.remove(fault)
         if fault is not None:
             self._send(fault.status, {"resourceType": "OperationOutcome"}, fault.headers)

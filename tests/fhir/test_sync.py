@@ -298,3 +298,18 @@ def test_a_token_about_to_expire_is_renewed_before_use_without_a_401(engine: Eng
     sync(engine, clinic)
     assert len(fake.assertions) == 2
     assert len(fake.searches()) == 2  # each search went through on its first try
+
+
+def test_a_page_that_is_not_a_bundle_fails_the_run_and_stores_nothing(engine: Engine, fake: FakeFhir) -> None:
+    clinic = create_clinic(engine)
+    schedule(fake, visits=3, now=utcnow())
+    fake.page_size = 2
+    connect(engine, clinic, fake)
+    fake.faults.append(Fault(200, after=1))  # the second page is an OperationOutcome, not a Bundle
+    run = sync(engine, clinic)
+    assert run.status == "failed"
+    assert run.error is not None
+    assert run.error.startswith("page 2: is not a valid FHIR Bundle")
+    assert stored(engine, clinic) == ([], [])  # the first page's two visits were not kept either
+    with Session(engine) as session:
+        assert session.exec(select(FhirSyncRun.status)).one() == "failed"
