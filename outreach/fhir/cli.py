@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import Engine
 
 from outreach.config import ConfigError, load_settings
 from outreach.db import engine_for, session_scope, utcnow
@@ -19,9 +20,12 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _engine() -> object:
+def _engine() -> Engine:
+    from outreach import devrun
+
     try:
         settings = load_settings()
+        devrun.check_database(settings)
     except ConfigError as exc:
         err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
@@ -39,7 +43,6 @@ def import_files(
 ) -> None:
     """Import Patients and Appointments (an idempotent upsert); rejected and skipped ones are listed."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-    from sqlalchemy.engine import Engine
 
     from outreach.clinics.models import Clinic
     from outreach.errors import Invalid
@@ -47,7 +50,6 @@ def import_files(
     from outreach.fhir.importing import import_paths
 
     engine = _engine()
-    assert isinstance(engine, Engine)
     missing = [p for p in paths if not p.is_file()]
     if missing:
         err.print(f"[bold red]outreach:[/] {missing[0]} is not a file", highlight=False)
@@ -97,14 +99,12 @@ def import_files(
 def sync(clinic: Annotated[uuid.UUID, typer.Option(help="The clinic's id.")]) -> None:
     """Sync the clinic's upcoming appointments and their patients from its FHIR server, then write back."""
     import httpx
-    from sqlalchemy.engine import Engine
 
     from outreach.errors import NotFound
     from outreach.fhir import writeback
     from outreach.fhir.sync import run_sync
 
     engine = _engine()
-    assert isinstance(engine, Engine)
     try:
         run = run_sync(engine=engine, clinic_id=clinic, redis_url=load_settings().redis_url)
     except NotFound:
