@@ -20,9 +20,10 @@ from sqlmodel import Session
 from outreach.clinics.models import Clinic
 from outreach.errors import Invalid
 from outreach.fhir import parsing
-from outreach.fhir.mapping_appointment import MappedAppointment, Reject, Skip, map_appointment
-from outreach.fhir.mapping_patient import MappedPatient, map_patient
+from outreach.fhir.mapping_appointment import MappedAppointment
+from outreach.fhir.mapping_patient import MappedPatient
 from outreach.fhir.parsing import RawResource
+from outreach.fhir.prepare import PARALLEL_FROM_BYTES, Prepared, Rules, prepare, prepared_ndjson
 from outreach.fhir.schemas import ImportSummary
 from outreach.fhir.store_appointments import APPOINTMENT, unknown_patient, upsert_appointments
 from outreach.fhir.store_patients import PATIENT, upsert_patients
@@ -48,27 +49,27 @@ class Importer:
         self._waiting: list[MappedAppointment] = []  # their patient may come later in the import
         self._patient_ids: dict[str, uuid.UUID] = {}  # FHIR id → patient id, of patients seen so far
 
+    @property
+    def rules(self) -> Rules:
+        """What mapping needs to know of the clinic."""
+        return Rules(self.clinic.default_region, self.mrn_system, self.now.date())
+
     def feed(self, resource: RawResource) -> None:
-        """Validate-and-map one resource, storing a batch when one is full."""
-        kind = resource.resource_type
-        if resource.problem is not None:
-            self.summary.add(kind, "rejected", fhir_id=resource.fhir_id, reason=resource.problem)
-        elif resource.skip is not None:
-            self.summary.add(kind, "skipped", fhir_id=resource.fhir_id, reason=resource.skip)
-        elif kind == PATIENT:
-            region, today = self.clinic.default_region, self.now.date()
-            self._patients.append(
-                map_patient(resource.data, region=region, mrn_system=self.mrn_system, today=today)
-            )
+        """Map one checked resource and take it."""
+        self.take(prepare(resource, self.rules))
+
+    def take(self, item: Prepared) -> None:
+        """Count a resource left out, or buffer a mapped one, storing a batch when one is full."""
+        if item.rejected is not None:
+            self.summary.add(item.resource_type, "rejected", fhir_id=item.fhir_id, reason=item.rejected)
+        elif item.skipped is not None:
+            self.summary.add(item.resource_type, "skipped", fhir_id=item.fhir_id, reason=item.skipped)
+        elif isinstance(item.mapped, MappedPatient):
+            self._patients.append(item.mapped)
             if len(self._patients) >= BATCH:
                 self._store_patients()
-        else:
-            try:
-                self._appointments.append(map_appointment(resource.data))
-            except Skip as exc:
-                self.summary.add(APPOINTMENT, "skipped", fhir_id=resource.fhir_id, reason=str(exc))
-            except Reject as exc:
-                self.summary.add(APPOINTMENT, "rejected", fhir_id=resource.fhir_id, reason=str(exc))
+        elif isinstance(item.mapped, MappedAppointment):
+            self._appointments.append(item.mapped)
             if len(self._appointments) >= BATCH:
                 self._store_appointments()
 
@@ -156,12 +157,23 @@ def import_paths(
     paths: Iterable[Path],
     now: datetime,
     progress: Callable[[int], None] | None = None,
+    parallel_from: int = PARALLEL_FROM_BYTES,
 ) -> ImportSummary:
-    """Import FHIR files for a clinic in the caller's transaction; `progress` gets bytes read."""
+    """Import FHIR files for a clinic in the caller's transaction; `progress` gets bytes read.
+
+    NDJSON files of `parallel_from` bytes or more are validated and mapped in a worker process
+    (`outreach.fhir.prepare`) while this one writes."""
     importer = Importer(session=session, clinic=clinic, source=source, mrn_system=mrn_system, now=now)
     for path in ordered(paths):
         with ExitStack() as stack:
             stream = stack.enter_context(path.open("rb"))
+            large = path.stat().st_size >= parallel_from
+            if large and parsing.looks_like_ndjson(path.name, stream.read(65536)):
+                stream.seek(0)
+                for item in prepared_ndjson(stream, importer.rules, progress=progress):
+                    importer.take(item)
+                continue
+            stream.seek(0)
             for resource in read_stream(path.name, stream, progress=progress):
                 importer.feed(resource)
     return importer.finish()

@@ -302,3 +302,28 @@ def test_a_visit_the_patient_confirmed_by_text_stays_confirmed_when_the_ehr_says
     )
     with Session(engine) as session:
         assert session.exec(select(Appointment.status)).one() == AppointmentStatus.CANCELLED
+
+
+def test_a_large_export_prepared_in_a_worker_process_gives_the_same_outcome(engine: Engine) -> None:
+    clinic = create_clinic(engine)
+    with session_scope(engine) as session:
+        summary = import_paths(
+            session=session,
+            clinic=clinic,
+            source="file",
+            mrn_system="",
+            paths=NDJSON,
+            now=NOW,
+            parallel_from=0,
+        )
+    assert counts(summary) == {
+        "Patient": {"created": 11, "updated": 0, "unchanged": 0, "skipped": 0, "rejected": 1},
+        "Appointment": {"created": 9, "updated": 0, "unchanged": 0, "skipped": 1, "rejected": 1},
+    }
+    assert [(n.id, n.reason) for n in summary.skipped] == [
+        ("examplereq", "status 'proposed': not booked yet, so no reminders")
+    ]
+    assert patients(engine, clinic)["7302f01e-91c5-b249-a02c-97eec2888bd5"].phone == "+12025550106"
+    again = run_import(engine, clinic, NDJSON)  # and in process: nothing differs
+    assert again.counts["Patient"].unchanged == 11
+    assert again.counts["Appointment"].unchanged == 9
