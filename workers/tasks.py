@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from outreach.config import get_settings
+from outreach.db import engine_for, session_scope, utcnow
+from outreach.fhir.periodic import sync_and_write_back
 from outreach.messaging import dispatch
+from outreach.security.retention import purge
 from workers.celery_app import SEND_QUEUE, app
 
 
@@ -41,6 +45,11 @@ def send_batch(message_ids: list[str], segments: list[int]) -> dict[str, int]:
 @app.task(name="outreach.fhir_sync", ignore_result=True)
 def fhir_sync() -> int:
     """Sync every clinic with a FHIR server (each under its own lock), then write back what is due."""
-    from outreach.fhir.periodic import sync_and_write_back
-
     return sync_and_write_back()
+
+
+@app.task(name="outreach.retention", ignore_result=True)
+def retention() -> dict[str, int]:
+    """Remove the words of texts older than each clinic's retention period (the outcomes stay)."""
+    with session_scope(engine_for(get_settings().database_url)) as session:
+        return purge(session=session, now=utcnow())

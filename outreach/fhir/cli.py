@@ -21,7 +21,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _engine() -> Engine:
-    from outreach import devrun
+    from outreach import devrun  # noqa: PLC0415
 
     try:
         settings = load_settings()
@@ -42,12 +42,12 @@ def import_files(
     ] = "",
 ) -> None:
     """Import Patients and Appointments (an idempotent upsert); rejected and skipped ones are listed."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
 
-    from outreach.clinics.models import Clinic
-    from outreach.errors import Invalid
-    from outreach.fhir import connections
-    from outreach.fhir.importing import import_paths
+    from outreach.clinics.models import Clinic  # noqa: PLC0415
+    from outreach.errors import Invalid  # noqa: PLC0415
+    from outreach.fhir import connections  # noqa: PLC0415
+    from outreach.fhir.importing import import_paths  # noqa: PLC0415
 
     engine = _engine()
     missing = [p for p in paths if not p.is_file()]
@@ -98,11 +98,11 @@ def import_files(
 @fhir_app.command("sync")
 def sync(clinic: Annotated[uuid.UUID, typer.Option(help="The clinic's id.")]) -> None:
     """Sync the clinic's upcoming appointments and their patients from its FHIR server, then write back."""
-    import httpx
+    import httpx  # noqa: PLC0415
 
-    from outreach.errors import NotFound
-    from outreach.fhir import writeback
-    from outreach.fhir.sync import run_sync
+    from outreach.errors import NotFound  # noqa: PLC0415
+    from outreach.fhir import writeback  # noqa: PLC0415
+    from outreach.fhir.sync import run_sync  # noqa: PLC0415
 
     engine = _engine()
     try:

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from outreach.errors import Invalid, NotFound
 from outreach.fhir import secrets
+from outreach.fhir.auth import load_private_key
 from outreach.fhir.models import AuthKind, FhirConnection
 
 
@@ -87,8 +88,6 @@ def get(*, session: Session, clinic_id: uuid.UUID) -> FhirConnection:
 def configure(*, session: Session, clinic_id: uuid.UUID, data: ConnectionIn, now: datetime) -> FhirConnection:
     """Create or replace the clinic's connection; the secret is stored encrypted."""
     if data.auth_kind == AuthKind.SMART:
-        from outreach.fhir.auth import load_private_key
-
         assert data.private_key_pem is not None
         try:
             load_private_key(data.private_key_pem.get_secret_value(), data.algorithm)

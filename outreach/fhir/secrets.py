@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -33,8 +34,6 @@ class FhirSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def fhir_settings() -> FhirSettings:
     """The process-wide FHIR settings."""
-    import os
-
     return FhirSettings(env=os.environ.get("OUTREACH_ENV", "dev"))
 
 

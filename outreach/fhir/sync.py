@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import httpx
+import redis
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -99,8 +100,6 @@ def clinic_lock(redis_url: str, clinic_id: uuid.UUID) -> Iterator[bool]:
     if not redis_url:
         yield True
         return
-    import redis
-
     lock = redis.Redis.from_url(redis_url).lock(
         f"outreach:lock:fhir-sync:{clinic_id}", timeout=secrets.fhir_settings().sync_lock_s
     )

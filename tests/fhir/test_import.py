@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -285,8 +286,6 @@ def test_a_resource_given_twice_is_stored_once_from_its_later_copy(engine: Engin
 def test_a_visit_the_patient_confirmed_by_text_stays_confirmed_when_the_ehr_says_booked(
     engine: Engine, tmp_path: Path
 ) -> None:
-    from sqlalchemy import update
-
     clinic = create_clinic(engine)
     start = NOW + timedelta(days=5)
     files = [_write(tmp_path, "Patient.ndjson", [_patient("p1")]),

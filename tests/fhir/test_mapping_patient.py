@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -156,9 +158,6 @@ def test_race_is_the_sorted_omb_categories_and_ethnicity_the_one_category() -> N
 
 
 def test_the_hl7_example_patient_maps_as_its_text_says() -> None:
-    import json
-    from pathlib import Path
-
     line = (Path(__file__).parent / "samples" / "Patient.ndjson").read_text().splitlines()[0]
     mapped = m.map_patient(json.loads(line), region="US", mrn_system="", today=TODAY)
     # "MRN: 12345 (Acme Healthcare)"; official name Peter James Chalmers; the mobile (rank 2) beats the

@@ -19,7 +19,7 @@ from outreach.db import session_scope, utcnow
 from outreach.fhir import connections
 from outreach.fhir.connections import ConnectionIn
 from outreach.fhir.models import FhirSyncRun
-from outreach.fhir.sync import run_sync
+from outreach.fhir.sync import clinic_lock, run_sync
 from outreach.patients.models import Appointment, Patient
 from tests.factories import create_clinic
 from tests.fhir.server import FakeFhir, Fault, fhir_server
@@ -253,8 +253,6 @@ def test_a_clinic_whose_sync_is_running_is_not_synced_twice(engine: Engine, fake
 
 @pytest.mark.redis
 def test_the_redis_lock_keeps_a_second_worker_out(engine: Engine, fake: FakeFhir, redis_url: str) -> None:
-    from outreach.fhir.sync import clinic_lock
-
     clinic = create_clinic(engine)
     connect(engine, clinic, fake)
     with clinic_lock(redis_url, clinic.id) as held, httpx.Client() as http:

@@ -4,7 +4,7 @@ Which patient or appointment each FHIR resource became (per clinic and source), 
 server with its encrypted credentials, the record of every sync run, and every write-back to the EHR.
 
 Revision ID: 0007
-Revises: 0006, 0012
+Revises: 0006, 0009
 Create Date: 2026-12-03 06:25:24.150518
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import outreach.db
 
 revision: str = "0007"
-down_revision: str | tuple[str, ...] | None = ("0006", "0012")  # joins the attributes and translations heads
+down_revision: str | tuple[str, ...] | None = ("0006", "0009")  # joins the attributes and security heads
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
