@@ -19,6 +19,7 @@ from outreach.clinics.service import create_clinic as create
 from outreach.config import ConfigError
 from outreach.db import engine_for, session_scope
 from outreach.errors import Invalid
+from outreach.fhir.cli import fhir_app
 from outreach.reports.cli import report_app
 
 # The server stack, Celery and the importer are imported inside the commands that need them (each marked
@@ -27,6 +28,7 @@ from outreach.reports.cli import report_app
 app = typer.Typer(help="outreach: multilingual SMS patient outreach.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(fhir_app, name="fhir")
 app.add_typer(report_app, name="report")
 console = Console()
 

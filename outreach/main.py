@@ -13,6 +13,7 @@ from outreach.api import (
     admin,
     campaigns,
     coordinator,
+    fhir,
     health,
     languages,
     patients,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(patients.router)
     app.include_router(admin.router)
+    app.include_router(fhir.router)
     app.include_router(campaigns.router)
     app.include_router(reports.router)
     app.include_router(languages.router)

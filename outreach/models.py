@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 from outreach.campaigns import models as campaign_models  # noqa: F401  (registers campaign tables)
 from outreach.clinics.models import ApiKey, Clinic
+from outreach.fhir import models as fhir_models  # noqa: F401  (registers FHIR tables)
 from outreach.inbox import models as inbox_models  # noqa: F401  (registers inbox tables)
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, ConsentEvent, Patient
