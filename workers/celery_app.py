@@ -30,12 +30,18 @@ def make_app() -> Celery:
         task_routes={
             "outreach.scheduler_tick": {"queue": SCHEDULE_QUEUE},
             "outreach.reconcile": {"queue": SCHEDULE_QUEUE},
+            "outreach.materialize": {"queue": SCHEDULE_QUEUE},
             "sms.send": {"queue": SEND_QUEUE},
             "sms.send_batch": {"queue": SEND_QUEUE},
         },
         beat_schedule={
             "scheduler-tick": {
                 "task": "outreach.scheduler_tick",
+                "schedule": settings.scheduler_interval_s,
+                "options": {"expires": settings.scheduler_interval_s * 2},
+            },
+            "materialize-launches": {
+                "task": "outreach.materialize",
                 "schedule": settings.scheduler_interval_s,
                 "options": {"expires": settings.scheduler_interval_s * 2},
             },
