@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
-from sqlalchemy import Executable, and_, tuple_
+from sqlalchemy import Executable, and_, false, or_, true, tuple_
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -123,9 +123,19 @@ def last_target(campaign: Campaign, steps: list[CampaignStep], launched_at: date
 def _visits(
     campaign: Campaign, steps: list[CampaignStep], window: Window, now: datetime, chunk: int
 ) -> Executable:
-    """The next chunk of upcoming visits of enrolled, textable patients with reminders in the window."""
+    """The next chunk of upcoming visits of enrolled, textable patients with a reminder in the window.
+
+    One range of start times per step (the window shifted by its offset), so a visit is read only by
+    the windows its reminders fall in; the overall span lets the index walk one range.
+    """
     offsets = [timedelta(minutes=s.offset_minutes) for s in steps if s.offset_minutes is not None]
     starts = col(Appointment.starts_at)
+    ranges = [
+        and_(
+            starts < window.end - offset, true() if window.start is None else starts >= window.start - offset
+        )
+        for offset in offsets
+    ]
     query = (
         sa_select(
             col(Patient.id),
@@ -145,6 +155,7 @@ def _visits(
             col(Appointment.status) != AppointmentStatus.CANCELLED,
             starts > now,
             starts < window.end - min(offsets, default=timedelta(0)),
+            or_(*ranges) if ranges else false(),
             can_text(),
         )
         .order_by(starts, col(Appointment.id))
