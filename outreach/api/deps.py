@@ -13,7 +13,9 @@ from sqlmodel import Session
 from outreach.auth import Principal, authenticate
 from outreach.clinics.models import Role
 from outreach.config import Settings
+from outreach.db import reader
 
+_READS = frozenset({"GET", "HEAD"})
 _bearer = HTTPBearer(auto_error=False, description="An outreach API key: `Authorization: Bearer ok_…`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key in X-API-Key")
 
@@ -31,9 +33,13 @@ async def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
-    """One unit of work per request: committed when the handler returns, rolled back if it raises."""
-    with Session(engine, expire_on_commit=False) as session:
+def get_session(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """One unit of work per request: committed when the handler returns, rolled back if it raises.
+
+    A GET only reads: it runs without a transaction (no BEGIN/ROLLBACK round trips).
+    """
+    bind = reader(engine) if request.method in _READS else engine
+    with Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -89,9 +90,14 @@ def recipients(
         )
     else:
         query = query.order_by(col(Patient.id))
-    result = session.connection().execute(query, execution_options={"yield_per": chunk})
-    for part in result.partitions():
-        yield [Recipient(*row) for row in part]
+    conn = session.connection()
+    raw = conn.connection.driver_connection if conn.dialect.name == "postgresql" else None
+    # A read-only request runs in autocommit; a server-side cursor needs a transaction of its own.
+    scope = raw.transaction() if raw is not None and raw.autocommit else nullcontext()
+    with scope:
+        result = conn.execute(query, execution_options={"yield_per": chunk})
+        for part in result.partitions():
+            yield [Recipient(*row) for row in part]
 
 
 def _outcome(row: dict[str, Any]) -> str:
