@@ -11,6 +11,7 @@ from outreach.config import get_settings
 
 SCHEDULE_QUEUE = "schedule"
 SEND_QUEUE = "send"
+MATERIALIZE_EVERY_S = 2.0
 
 
 def make_app() -> Celery:
@@ -40,10 +41,11 @@ def make_app() -> Celery:
                 "schedule": settings.scheduler_interval_s,
                 "options": {"expires": settings.scheduler_interval_s * 2},
             },
+            # A launch's first window starts within seconds; later windows come about hourly.
             "materialize-launches": {
                 "task": "outreach.materialize",
-                "schedule": settings.scheduler_interval_s,
-                "options": {"expires": settings.scheduler_interval_s * 2},
+                "schedule": max(settings.scheduler_interval_s, MATERIALIZE_EVERY_S),
+                "options": {"expires": max(settings.scheduler_interval_s, MATERIALIZE_EVERY_S) * 2},
             },
             "reconcile-unknown": {
                 "task": "outreach.reconcile",

@@ -97,6 +97,7 @@ def _decode(cursor: str) -> tuple[int, datetime, uuid.UUID]:
 
 
 _ORDER = (col(Thread.priority_rank), col(Thread.waiting_since), col(Thread.id))
+_THREAD_COLUMNS = tuple(Thread.__table__.columns)  # type: ignore[attr-defined]
 
 
 def _matching(filters: Filters, clinic_id: uuid.UUID, after: str | None) -> Any:
@@ -148,18 +149,30 @@ def list_threads(
     languages = languages_of(session=session, clinic_id=clinic_id, key_id=key_id)
     page = _page(filters, clinic_id, languages, cursor, limit + 1)
     holder_name = func.coalesce(CoordinatorProfile.display_name, ApiKey.name)
+    # The thread's columns as plain rows, not ORM objects: a page is read, never changed (identity map
+    # and instance state cost more than the query).
     query = (
-        sql_select(Thread, col(Patient.given_name), col(Patient.family_name), col(Patient.phone), holder_name)
+        sql_select(
+            *_THREAD_COLUMNS,
+            col(Patient.given_name),
+            col(Patient.family_name),
+            col(Patient.phone),
+            holder_name,
+        )
         .join(page, page.c.id == Thread.id)
         .outerjoin(Patient, col(Patient.id) == Thread.patient_id)
         .outerjoin(CoordinatorProfile, col(CoordinatorProfile.api_key_id) == Thread.claimed_by)
         .outerjoin(ApiKey, col(ApiKey.id) == Thread.claimed_by)
         .order_by(*_ORDER)
     )
-    rows = session.execute(query).all()
-    items = [to_public(row[0], languages=languages, patient=row[1:4], holder=row[4]) for row in rows[:limit]]
+    rows = session.connection().execute(query).all()
+    width = len(_THREAD_COLUMNS)
+    items = [
+        to_public(row, languages=languages, patient=tuple(row[width : width + 3]), holder=row[width + 3])  # type: ignore[arg-type]
+        for row in rows[:limit]
+    ]
     more = len(rows) > limit
-    return ThreadPage(items=items, next_cursor=_encode(rows[limit - 1][0]) if more else None)
+    return ThreadPage(items=items, next_cursor=_encode(rows[limit - 1]) if more else None)  # type: ignore[arg-type]
 
 
 def to_public(

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, Text, text
+from sqlalchemy import Column, ColumnElement, Index, String, Text, literal_column, text
 from sqlmodel import Field, SQLModel
 
 from outreach.db import UTCDateTime, time_ordered_id, utcnow
@@ -31,6 +31,15 @@ UNSENT = (MessageStatus.SCHEDULED, MessageStatus.QUEUED)
 _DUE = text("status = 'scheduled'")
 _IN_FLIGHT = text("status IN ('queued', 'sending', 'unknown')")
 _HAS_VISIT = text("appointment_id IS NOT NULL")
+
+
+def status_is(status: MessageStatus) -> ColumnElement[bool]:
+    """`status = '<value>'` in the SQL text: a prepared statement's generic plan keeps the partial index."""
+    return literal_column("outbound_message.status", String()) == literal_column(
+        f"'{status.value}'", String()
+    )
+
+
 # error_reason of rows held while their campaign is paused (resume releases exactly these).
 CAMPAIGN_PAUSED = "campaign_paused"
 
