@@ -59,7 +59,8 @@ def _campaigns(session: Session, appointment: Appointment) -> list[Campaign]:
     """The launched (or paused) reminder campaigns the visit's patient is enrolled in."""
     return list(
         session.exec(
-            select(Campaign).where(
+            select(Campaign)
+            .where(
                 Campaign.clinic_id == appointment.clinic_id,
                 Campaign.kind == CampaignKind.REMINDER,
                 col(Campaign.status).in_([CampaignStatus.LAUNCHED, CampaignStatus.PAUSED]),
@@ -67,6 +68,7 @@ def _campaigns(session: Session, appointment: Appointment) -> list[Campaign]:
                     select(Enrollment.campaign_id).where(Enrollment.patient_id == appointment.patient_id)
                 ),
             )
+            .order_by(col(Campaign.id))  # launch records are locked in this order: no deadlock
         ).all()
     )
 

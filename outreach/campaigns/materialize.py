@@ -25,34 +25,27 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
-from sqlalchemy import Executable, and_, false, or_, true, tuple_
-from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from outreach.campaigns import timing
-from outreach.campaigns.enrollment import can_text
+from outreach.campaigns import timing, windows
 from outreach.campaigns.launch import excluded_counts, write_rows
 from outreach.campaigns.models import (
     Campaign,
     CampaignKind,
     CampaignLaunch,
     CampaignStatus,
-    CampaignStep,
-    Enrollment,
     LaunchStatus,
 )
 from outreach.campaigns.planning import Planner, Recipient
 from outreach.campaigns.service import PAUSED, get_steps
 from outreach.clinics.models import Clinic
 from outreach.db import session_scope
-from outreach.messaging.models import MessageStatus, OutboundMessage
-from outreach.patients.models import Appointment, AppointmentStatus, Patient
+from outreach.messaging.models import MessageStatus
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +53,6 @@ AHEAD = timedelta(hours=6)  # default lookahead: texts are in the outbox at leas
 STRIDE = timedelta(hours=1)  # each window reaches this far past the lead, so windows come about hourly
 CHUNK = 5_000
 UNKNOWN_ZONE = "unknown_time_zone"  # excluded: a patient whose stored zone this system does not know
-_SLACK = timedelta(days=2)  # a check-in's UTC moment is within a day of its local date, either way
 
 
 def lead(clinic: Clinic, ahead: timedelta) -> timedelta:
@@ -77,140 +69,34 @@ def horizon(launch: CampaignLaunch) -> datetime | None:
     return launch.window_until or launch.materialized_until
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """One stretch of target time being written, and where the last chunk ended."""
-
-    start: datetime | None  # None: from the beginning (the first window also writes past sends)
-    end: datetime
-    cursor: uuid.UUID | None
-    cursor_at: datetime | None
-
-
 def lock_launch(session: Session, campaign_id: uuid.UUID) -> CampaignLaunch | None:
-    """A campaign's launch record, locked until the transaction ends (None before launch)."""
-    query = select(CampaignLaunch).where(CampaignLaunch.campaign_id == campaign_id).with_for_update()
+    """A campaign's launch record, share-locked until the transaction ends (None before launch).
+
+    A change path holds it while it plans a visit: a chunk (which locks it for update) waits or skips,
+    and change paths for different visits do not wait for each other.
+    """
+    query = select(CampaignLaunch).where(CampaignLaunch.campaign_id == campaign_id).with_for_update(read=True)
     return session.exec(query).first()
 
 
-def _may_fire(campaign: Campaign, step: CampaignStep, launched_at: datetime, window: Window) -> bool:
-    """Whether a check-in or broadcast step can have a target in the window (cheap, before any patient)."""
-    if campaign.kind == CampaignKind.BROADCAST:
-        at = step.send_at
-        return at is not None and at < window.end and (window.start is None or at >= window.start)
-    base = campaign.anchor_date or launched_at.date()
-    for n in range(step.times or 1):
-        day = base + timedelta(days=(step.first_after_days or 0) + (step.every_days or 0) * n)
-        approx = datetime.combine(day, step.local_time or datetime.min.time(), tzinfo=UTC)
-        if approx - _SLACK < window.end and (window.start is None or approx + _SLACK >= window.start):
-            return True
-    return False
-
-
-def last_target(campaign: Campaign, steps: list[CampaignStep], launched_at: datetime) -> datetime | None:
-    """After this no check-in or broadcast step can fire (None for reminders: visits keep being booked)."""
-    if campaign.kind == CampaignKind.REMINDER:
-        return None
-    if campaign.kind == CampaignKind.BROADCAST:
-        return max((s.send_at for s in steps if s.send_at is not None), default=launched_at) + _SLACK
-    base = campaign.anchor_date or launched_at.date()
-    days = max(
-        ((s.first_after_days or 0) + (s.every_days or 0) * ((s.times or 1) - 1) for s in steps), default=0
-    )
-    return datetime.combine(base + timedelta(days=days + 1), datetime.min.time(), tzinfo=UTC) + _SLACK
-
-
-def _visits(
-    campaign: Campaign, steps: list[CampaignStep], window: Window, now: datetime, chunk: int
-) -> Executable:
-    """The next chunk of upcoming visits of enrolled, textable patients with a reminder in the window.
-
-    One range of start times per step (the window shifted by its offset), so a visit is read only by
-    the windows its reminders fall in; the overall span lets the index walk one range.
-    """
-    offsets = [timedelta(minutes=s.offset_minutes) for s in steps if s.offset_minutes is not None]
-    starts = col(Appointment.starts_at)
-    ranges = [
-        and_(
-            starts < window.end - offset, true() if window.start is None else starts >= window.start - offset
-        )
-        for offset in offsets
-    ]
-    query = (
-        sa_select(
-            col(Patient.id),
-            col(Patient.given_name),
-            col(Patient.language),
-            col(Patient.timezone),
-            col(Appointment.id),
-            starts,
-            col(Appointment.location),
-        )
-        .join(Patient, col(Patient.id) == col(Appointment.patient_id))
-        .join(
-            Enrollment,
-            and_(col(Enrollment.patient_id) == col(Patient.id), col(Enrollment.campaign_id) == campaign.id),
-        )
-        .where(
-            col(Appointment.status) != AppointmentStatus.CANCELLED,
-            starts > now,
-            starts < window.end - min(offsets, default=timedelta(0)),
-            or_(*ranges) if ranges else false(),
-            can_text(),
-        )
-        .order_by(starts, col(Appointment.id))
-        .limit(chunk)
-    )
-    if window.start is not None:
-        query = query.where(starts >= window.start - max(offsets, default=timedelta(0)))
-    if window.cursor is not None and window.cursor_at is not None:
-        query = query.where(tuple_(starts, col(Appointment.id)) > tuple_(window.cursor_at, window.cursor))
-    return query
-
-
-def _patients(campaign: Campaign, window: Window, chunk: int) -> Executable:
-    """The next chunk of enrolled, textable patients, by id."""
-    query = (
-        sa_select(col(Patient.id), col(Patient.given_name), col(Patient.language), col(Patient.timezone))
-        .join(
-            Enrollment,
-            and_(col(Enrollment.patient_id) == col(Patient.id), col(Enrollment.campaign_id) == campaign.id),
-        )
-        .where(can_text())
-        .order_by(col(Patient.id))
-        .limit(chunk)
-    )
-    if window.cursor is not None:
-        query = query.where(col(Patient.id) > window.cursor)
-    return query
-
-
-def _live_rows(session: Session, visit_ids: list[uuid.UUID]) -> set[tuple[uuid.UUID, uuid.UUID]]:
-    """(visit, step) pairs that already have a row that is not cancelled (a visit booked or moved since)."""
-    if not visit_ids:
-        return set()
-    rows = session.execute(
-        sa_select(col(OutboundMessage.appointment_id), col(OutboundMessage.step_id)).where(
-            col(OutboundMessage.appointment_id).in_(visit_ids),
-            col(OutboundMessage.status) != MessageStatus.CANCELLED,
-        )
-    ).all()
-    return {(row[0], row[1]) for row in rows}
-
-
 def _chunk(
-    session: Session, launch: CampaignLaunch, campaign: Campaign, planner: Planner, window: Window, chunk: int
+    session: Session,
+    launch: CampaignLaunch,
+    campaign: Campaign,
+    planner: Planner,
+    window: windows.Window,
+    chunk: int,
 ) -> tuple[Counter[str], int, bool]:
     """Write one chunk of the window; return (outcomes, recipients planned, whether more remain)."""
     reminder = campaign.kind == CampaignKind.REMINDER
     if reminder:
-        query = _visits(campaign, planner.steps, window, planner.now, chunk)
-    elif any(_may_fire(campaign, s, launch.launched_at, window) for s in planner.steps):
-        query = _patients(campaign, window, chunk)
+        query = windows.visits(campaign, planner.steps, window, planner.now, chunk)
+    elif any(windows.may_fire(campaign, s, launch.launched_at, window) for s in planner.steps):
+        query = windows.patients(campaign, window, chunk)
     else:
         return Counter(), 0, False
     batch = [Recipient(*row) for row in session.connection().execute(query)]
-    live = _live_rows(session, [who.appointment_id for who in batch if who.appointment_id is not None])
+    live = windows.live_rows(session, [who.appointment_id for who in batch if who.appointment_id is not None])
     paused = campaign.status == CampaignStatus.PAUSED
 
     unplanned: Counter[str] = Counter()
@@ -255,9 +141,19 @@ def _count(launch: CampaignLaunch, tally: Counter[str], planned: int) -> None:
 
 
 def write_chunk(
-    session: Session, campaign_id: uuid.UUID, *, now: datetime, ahead: timedelta, chunk: int
+    session: Session,
+    campaign_id: uuid.UUID,
+    *,
+    now: datetime,
+    ahead: timedelta,
+    chunk: int,
+    planners: dict[uuid.UUID, Planner] | None = None,
 ) -> bool:
-    """Write the next chunk of a campaign's current window (opening one when due); False when caught up."""
+    """Write the next chunk of a campaign's current window (opening one when due); False when caught up.
+
+    `planners` keeps a campaign's planner (and its caches of send times and texts) across the chunks
+    of one run at one `now`.
+    """
     launch = session.exec(
         select(CampaignLaunch)
         .where(CampaignLaunch.campaign_id == campaign_id)
@@ -280,14 +176,20 @@ def write_chunk(
         if launch.status == LaunchStatus.QUEUED:
             launch.status = LaunchStatus.RUNNING
             launch.excluded = excluded_counts(session=session, campaign=campaign, now=now)
-    window = Window(launch.materialized_until, launch.window_until, launch.cursor, launch.cursor_at)
-    planner = Planner(clinic=clinic, campaign=campaign, steps=steps, now=now, launched_at=launch.launched_at)
+    window = windows.Window(launch.materialized_until, launch.window_until, launch.cursor, launch.cursor_at)
+    planner = (planners or {}).get(campaign.id)
+    if planner is None or planner.campaign.status != campaign.status:
+        planner = Planner(
+            clinic=clinic, campaign=campaign, steps=steps, now=now, launched_at=launch.launched_at
+        )
+        if planners is not None:
+            planners[campaign.id] = planner
     tally, planned, more = _chunk(session, launch, campaign, planner, window, chunk)
     _count(launch, tally, planned)
     if not more:
         launch.materialized_until, launch.window_until = window.end, None
         launch.cursor, launch.cursor_at = None, None
-        final = last_target(campaign, steps, launch.launched_at)
+        final = windows.last_target(campaign, steps, launch.launched_at)
         launch.status = LaunchStatus.DONE if final is not None and window.end > final else LaunchStatus.LIVE
     launch.updated_at = now
     session.add(launch)
@@ -298,9 +200,10 @@ def advance(
     *, engine: Engine, campaign_id: uuid.UUID, now: datetime, ahead: timedelta = AHEAD, chunk: int = CHUNK
 ) -> None:
     """Write a campaign's texts up to its window, a committed chunk at a time (another worker's: skipped)."""
+    planners: dict[uuid.UUID, Planner] = {}
     while True:
         with session_scope(engine) as session:
-            if not write_chunk(session, campaign_id, now=now, ahead=ahead, chunk=chunk):
+            if not write_chunk(session, campaign_id, now=now, ahead=ahead, chunk=chunk, planners=planners):
                 return
 
 
