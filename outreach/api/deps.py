@@ -13,7 +13,7 @@ from sqlmodel import Session
 from outreach.auth import Principal, authenticate
 from outreach.clinics.models import Role
 from outreach.config import Settings
-from outreach.db import reader
+from outreach.db import reader, session_scope
 from outreach.security import audit, ratelimit
 
 _READS = frozenset({"GET", "HEAD"})
@@ -40,15 +40,9 @@ def get_session(request: Request, engine: Annotated[Engine, Depends(get_engine)]
     A GET only reads (and adds its audit row): it runs without a transaction, so no BEGIN/ROLLBACK
     round trips.
     """
-    bind = reader(engine) if request.method in _READS else engine
-    with Session(bind, expire_on_commit=False) as session:
-        try:
-            yield session
-            audit.record_request(request.scope, session)  # who read or changed which patient's data
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(reader(engine) if request.method in _READS else engine) as session:
+        yield session
+        audit.record_request(request.scope, session)  # who read or changed which patient's data
 
 
 # scope="function": the commit happens before the response is sent, so a 201 means the row is stored.
