@@ -9,13 +9,24 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from outreach import web
-from outreach.api import admin, campaigns, coordinator, health, patients, simulator, webhooks
+from outreach.api import (
+    admin,
+    campaigns,
+    coordinator,
+    health,
+    metrics,
+    patients,
+    senders,
+    simulator,
+    webhooks,
+)
 from outreach.api.inbound import InboundWebhook
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for
 from outreach.errors import install_handlers
 from outreach.inbox.receiver import PostgresReceiver, SessionReceiver
 from outreach.redaction import install_access_log_redaction
+from outreach.senders.accounts import AccountTokens
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Inbound texts run on the event loop with their own connections on PostgreSQL (see receiver).
         if engine.dialect.name == "postgresql":
             receiver = PostgresReceiver(engine)
+            receiver.stop_scope = settings.stop_scope
             await receiver.open()
             app.state.receiver = receiver
         # What is loaded by now (modules, catalogs, metadata: ~170,000 objects) lives as long as the
@@ -41,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             gc.unfreeze()
             await app.state.receiver.close()
-            app.state.receiver = SessionReceiver(engine)
+            app.state.receiver = SessionReceiver(engine, stop_scope=settings.stop_scope)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -51,12 +63,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.receiver = SessionReceiver(engine)  # until the lifespan starts (and on SQLite throughout)
+    # Until the lifespan starts (and on SQLite throughout).
+    app.state.receiver = SessionReceiver(engine, stop_scope=settings.stop_scope)
+    app.state.accounts = AccountTokens(settings=settings, engine=engine)  # who signs webhooks
     install_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(patients.router)
     app.include_router(admin.router)
     app.include_router(campaigns.router)
+    app.include_router(senders.router)
     app.include_router(coordinator.router)
     app.include_router(simulator.router)
     app.include_router(webhooks.router)

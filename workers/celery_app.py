@@ -8,6 +8,7 @@ from celery import Celery, signals
 
 from outreach.broker import transport_options
 from outreach.config import get_settings
+from outreach.observability import tasks as tasks_metrics
 
 SCHEDULE_QUEUE = "schedule"
 SEND_QUEUE = "send"
@@ -52,6 +53,7 @@ def make_app() -> Celery:
 
 
 app = make_app()
+tasks_metrics.install()
 
 
 @signals.after_setup_logger.connect

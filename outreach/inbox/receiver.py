@@ -66,8 +66,9 @@ _POSITIONAL = psycopg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-un
 class SessionReceiver:
     """Each text in a worker thread on a SQLAlchemy session (SQLite, and STOP/START everywhere)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, stop_scope: str = "clinic") -> None:
         self.engine = engine
+        self.stop_scope = stop_scope  # OUTREACH_STOP_SCOPE: whether a STOP covers the organisation
 
     async def receive(self, sms: IncomingSms) -> Received | None:
         """Store and act on the text; None when its SID was already stored (a replay: no second effect)."""
@@ -76,7 +77,7 @@ class SessionReceiver:
     def _receive_and_commit(self, sms: IncomingSms) -> Received | None:
         with Session(self.engine, expire_on_commit=False) as session:
             try:
-                received = receive(session=session, sms=sms, now=utcnow())
+                received = receive(session=session, sms=sms, now=utcnow(), stop_scope=self.stop_scope)
                 session.commit()
             except DuplicateInbound:
                 session.rollback()

@@ -37,6 +37,8 @@ from outreach.inbox.triage import Triage, classify
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, AppointmentStatus, ConsentStatus, Patient
 from outreach.patients.service import opt_out, record_consent
+from outreach.senders.ownership import owns_number
+from outreach.senders.stop_scope import stop_across_organisation
 
 MESSAGES_PER_MONTH = 8
 
@@ -88,7 +90,7 @@ LOOKUP = (
     .outerjoin(Patient, and_(col(Patient.clinic_id) == Clinic.id, col(Patient.phone) == _FROM))
     .outerjoin(OutboundMessage, col(OutboundMessage.id) == _NEWEST_SENT)
     .outerjoin(Appointment, col(Appointment.id) == _NEXT_VISIT)
-    .where(col(Clinic.phone) == bindparam("to_phone", type_=String))
+    .where(owns_number())
 )
 
 # The text itself, on its thread when the sender has one (the upsert before it made sure, if it should).
@@ -132,6 +134,8 @@ class IncomingSms:
     from_phone: str
     to_phone: str
     body: str
+    account: str = ""  # the signing account as senders record it ("" for the deployment's own)
+    messaging_service_sid: str = ""
 
 
 class DuplicateInbound(Exception):
@@ -183,7 +187,13 @@ class Plan:
 
 def lookup_params(sms: IncomingSms, now: datetime) -> dict[str, Any]:
     """`LOOKUP`'s parameters for a text."""
-    return {"to_phone": sms.to_phone, "from_phone": sms.from_phone, "now": now}
+    return {
+        "to_phone": sms.to_phone,
+        "from_phone": sms.from_phone,
+        "now": now,
+        "account": sms.account,
+        "messaging_service_sid": sms.messaging_service_sid,
+    }
 
 
 def plan(*, sms: IncomingSms, found: Row[Any] | tuple[Any, ...] | None, now: datetime) -> Plan:
@@ -347,7 +357,7 @@ def apply(connection: Connection, writes: list[Write]) -> None:
             raise
 
 
-def change_consent(*, session: Session, decided: Plan, now: datetime) -> None:
+def change_consent(*, session: Session, decided: Plan, now: datetime, stop_scope: str = "clinic") -> None:
     """A STOP or START from the patient, through the patients service (ledger, unsent texts cancelled)."""
     if decided.consent is None:
         return
@@ -355,17 +365,18 @@ def change_consent(*, session: Session, decided: Plan, now: datetime) -> None:
     assert patient is not None  # LOOKUP found them; patients are never deleted
     if decided.consent == ConsentStatus.REVOKED:
         opt_out(session=session, patient=patient, source="patient replied STOP", now=now)
+        stop_across_organisation(session=session, patient=patient, scope=stop_scope, now=now)
     else:
         record_consent(
             session=session, patient=patient, status=decided.consent, source="patient replied START", now=now
         )
 
 
-def receive(*, session: Session, sms: IncomingSms, now: datetime) -> Received:
+def receive(*, session: Session, sms: IncomingSms, now: datetime, stop_scope: str = "clinic") -> Received:
     """Store, act on and route one inbound text inside the session's transaction (the caller commits)."""
     connection = session.connection()
     found = connection.execute(LOOKUP, lookup_params(sms, now)).first()
     decided = plan(sms=sms, found=found, now=now)
     apply(connection, decided.writes)
-    change_consent(session=session, decided=decided, now=now)
+    change_consent(session=session, decided=decided, now=now, stop_scope=stop_scope)
     return decided.received

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, Text
+from sqlalchemy import Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from outreach.db import UTCDateTime, time_ordered_id, utcnow
@@ -36,7 +36,17 @@ class OutboundMessage(SQLModel, table=True):
     """One text to one patient, with the language actually used and its segment count."""
 
     __tablename__ = "outbound_message"
-    __table_args__ = (Index("ix_outbound_message_status_send_at", "status", "send_at"),)
+    __table_args__ = (
+        Index("ix_outbound_message_status_send_at", "status", "send_at"),
+        # Which texts still use a sender (deleting one checks): only rows that name one are indexed.
+        Index(
+            "ix_outbound_message_sender",
+            "sender_id",
+            "status",
+            postgresql_where=text("sender_id IS NOT NULL"),
+            sqlite_where=text("sender_id IS NOT NULL"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=time_ordered_id, primary_key=True)
     clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)
@@ -49,6 +59,9 @@ class OutboundMessage(SQLModel, table=True):
     campaign_id: uuid.UUID | None = Field(default=None, index=True)
     step_id: uuid.UUID | None = Field(default=None)
     appointment_id: uuid.UUID | None = Field(default=None, index=True)
+    # The sender it went (or goes) out from, set when it is claimed (outreach.senders.routing); None:
+    # the deployment's own configured sender.
+    sender_id: uuid.UUID | None = Field(default=None)
     send_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     status: MessageStatus = Field(default=MessageStatus.SCHEDULED, sa_type=String(16))
     language: str = Field(max_length=35)
