@@ -68,8 +68,11 @@ def worker(
     queues: str = "send,schedule",
 ) -> None:
     """Run a Celery worker that sends texts."""
-    _settings()
+    settings = _settings()
+    from outreach.observability.exposition import serve_worker_metrics
     from workers.celery_app import app as celery
+
+    serve_worker_metrics(settings)
 
     celery.worker_main(devrun.worker_argv(concurrency=concurrency, queues=queues))
 
