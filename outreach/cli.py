@@ -57,8 +57,17 @@ def serve(
     except ConfigError as exc:
         err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    from outreach.observability.logs import dict_config
+
+    logging: dict[str, object] = {"log_config": dict_config()} if settings.log_format == "json" else {}
     serve_app(
-        "outreach.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        "outreach.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        **logging,
     )
 
 

@@ -25,6 +25,7 @@ from outreach.config import Settings, get_settings
 from outreach.db import engine_for
 from outreach.errors import install_handlers
 from outreach.inbox.receiver import PostgresReceiver, SessionReceiver
+from outreach.observability.logs import RequestIds
 from outreach.redaction import install_access_log_redaction
 from outreach.senders.accounts import AccountTokens
 
@@ -78,4 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     web.install(app)
     app.add_middleware(InboundWebhook)  # last added runs first: Twilio's webhook skips the routing
+    if settings.log_format == "json":  # request ids for the JSON logs (nothing to carry them otherwise)
+        app.add_middleware(RequestIds)
     return app

@@ -8,6 +8,7 @@ from celery import Celery, signals
 
 from outreach.broker import transport_options
 from outreach.config import get_settings
+from outreach.observability import logs
 from outreach.observability import tasks as tasks_metrics
 
 SCHEDULE_QUEUE = "schedule"
@@ -54,6 +55,7 @@ def make_app() -> Celery:
 
 app = make_app()
 tasks_metrics.install()
+logs.install_celery(get_settings())
 
 
 @signals.after_setup_logger.connect
