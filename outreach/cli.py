@@ -35,6 +35,19 @@ def _settings(*, migrate: bool = False) -> Settings:
     return settings
 
 
+def _redis_keeps_tasks(settings: Settings) -> None:
+    """Workers and the scheduler refuse an evicting Redis in production (one line, exit 2)."""
+    from outreach.broker import require_noeviction
+
+    try:
+        warning = require_noeviction(settings)
+    except ConfigError as exc:
+        err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if warning:
+        err.print(f"[yellow]outreach:[/] {warning}", highlight=False)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration to the configured database."""
@@ -78,6 +91,7 @@ def worker(
 ) -> None:
     """Run a Celery worker that sends texts."""
     settings = _settings()
+    _redis_keeps_tasks(settings)
     from outreach.observability.exposition import serve_worker_metrics
     from workers.celery_app import app as celery
 
@@ -90,6 +104,7 @@ def worker(
 def scheduler() -> None:
     """Run Celery beat, which ticks the scheduler every few seconds."""
     settings = _settings()
+    _redis_keeps_tasks(settings)
     from workers.celery_app import app as celery
 
     celery.start(devrun.beat_argv(settings))
