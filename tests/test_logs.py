@@ -125,3 +125,9 @@ def test_a_served_process_writes_json_lines(settings: Settings, tmp_path: Path) 
     assert all(isinstance(r["request_id"], str) for r in access)  # each request line names its request
     assert {"time", "level", "logger", "message"} <= set(records[0])
     assert not any("2025550143" in line for line in lines)
+
+
+def test_numbers_that_are_not_phone_numbers_stay_valid_json(captured: io.StringIO) -> None:
+    logging.getLogger("outreach.test").info("took %s", 7.56116180999993, extra={"runtime": 7.56116180999993})
+    [line] = _lines(captured)  # parses: the mask never touches a serialised number
+    assert line["runtime"] == 7.56116180999993

@@ -2,8 +2,8 @@
 
 Each JSON line carries the request id (from a well-formed `X-Request-ID`, else a new one, echoed back in
 the response) or the Celery task id it was written under, so one text's path can be followed across the
-API and the workers. The whole line goes through `redaction.redact_phones` after it is built, so a phone
-number that reaches a message, an argument or an exception's text is masked; bodies are never logged.
+API and the workers. Every string of the line goes through `redaction.redact_phones`, so a phone number that
+reaches a message, an argument or an exception's text is masked; bodies are never logged.
 """
 
 from __future__ import annotations
@@ -37,11 +37,26 @@ class WorkContext(logging.Filter):
         return True
 
 
-class RedactedJson(JsonFormatter):
-    """python-json-logger's formatter, with phone-shaped text masked anywhere in the line."""
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_phones(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    return value
 
-    def format(self, record: logging.LogRecord) -> str:
-        return redact_phones(super().format(record))
+
+class RedactedJson(JsonFormatter):
+    """python-json-logger's formatter, with phone-shaped text masked in every string it writes.
+
+    Masked field by field before the line is serialised (never the serialised line, whose numbers a
+    mask could break), so a phone number in a message, an argument or an exception's text is caught.
+    """
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        masked: dict[str, Any] = _masked(super().process_log_record(log_data))
+        return masked
 
 
 def formatter() -> RedactedJson:
@@ -49,7 +64,8 @@ def formatter() -> RedactedJson:
     return RedactedJson(
         ["asctime", "levelname", "name", "message", "request_id", "task_id"],
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's coloured copy of the message
+        # Not uvicorn's coloured copy of the message, nor Celery's task arguments and return values.
+        reserved_attrs=[*RESERVED_ATTRS, "color_message", "data"],
     )
 
 
@@ -64,8 +80,12 @@ def dict_config(level: str = "INFO") -> dict[str, Any]:
         "handlers": {"default": handler},
         "root": {"handlers": ["default"], "level": level},
         "loggers": {
-            name: {"handlers": [], "propagate": True}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "celery")
+            **{
+                name: {"handlers": [], "propagate": True}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "celery")
+            },
+            # One line per task costs more than the send itself at volume (see workers.celery_app).
+            **{name: {"level": "WARNING"} for name in ("celery.app.trace", "celery.worker.strategy")},
         },
     }
 

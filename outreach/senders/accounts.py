@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from outreach.config import Settings
+from outreach.messaging.models import OutboundMessage
 from outreach.senders import secrets
 from outreach.senders.models import Sender
 
@@ -70,3 +72,15 @@ class AccountTokens:
         }
         with self._lock:
             self._tokens, self._read_at = tokens, time.monotonic()
+
+
+def message_account(session: Session, message_id: uuid.UUID) -> str | None:
+    """The account a text went out from (MAIN for the deployment's own); None for no such text."""
+    row = session.exec(
+        select(OutboundMessage.id, Sender.account_sid)
+        .outerjoin(Sender, col(Sender.id) == OutboundMessage.sender_id)
+        .where(col(OutboundMessage.id) == message_id)
+    ).first()
+    if row is None:
+        return None
+    return row[1] or MAIN

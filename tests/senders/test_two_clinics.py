@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
+from twilio.request_validator import RequestValidator
 
 from outreach.clinics.models import Clinic
 from outreach.config import Settings
@@ -14,6 +15,7 @@ from outreach.main import create_app
 from outreach.messaging import service as messaging
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.patients.models import ConsentStatus, Patient
+from outreach.senders.models import Sender
 from tests.factories import create_clinic, create_patient
 from tests.inbox.support import coordinator, inbound, threads
 from tests.senders.support import SUB_ACCOUNT, SUB_TOKEN, create_sender, text_to
@@ -182,3 +184,37 @@ def test_signatures_are_checked_with_the_signing_accounts_own_token(
     assert inbound(engine) == []
     assert "<Message>" in _south(client, settings, "AYUDA", SHARED_PHONE)  # the right token: answered
     assert [m.clinic_id for m in inbound(engine)] == [south.id]
+
+
+def _callback(
+    client: TestClient, settings: Settings, message: OutboundMessage, *, token: str | None, account: str
+) -> int:
+    path = f"/webhooks/twilio/status?message_id={message.id}"
+    form = {"MessageSid": f"SM{message.id.hex}", "MessageStatus": "delivered", "AccountSid": account}
+    secret = token or settings.simulator_auth_token
+    signature = RequestValidator(secret).compute_signature(settings.public_base_url + path, form)
+    answer = client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+    return int(answer.status_code)
+
+
+def test_a_subaccount_reports_on_its_own_texts_only(
+    client: TestClient, settings: Settings, engine: Engine
+) -> None:
+    north, south = _two_clinics(engine, settings)
+    texts = []
+    for clinic in (north, south):
+        sent = _scheduled(engine, create_patient(engine, clinic))
+        with session_scope(engine) as session:
+            row = session.get(OutboundMessage, sent.id)
+            assert row is not None
+            row.status, row.provider_sid = MessageStatus.SENT, f"SM{sent.id.hex}"
+            row.sender_id = session.exec(select(Sender.id).where(Sender.clinic_id == clinic.id)).one()
+            session.add(row)
+        texts.append(sent)
+    north_text, south_text = texts
+    assert _callback(client, settings, north_text, token=SUB_TOKEN, account=SUB_ACCOUNT) == 403
+    assert _status(engine, north_text) == MessageStatus.SENT
+    assert _callback(client, settings, south_text, token=SUB_TOKEN, account=SUB_ACCOUNT) == 204
+    assert _status(engine, south_text) == MessageStatus.DELIVERED
+    assert _callback(client, settings, north_text, token=None, account="") == 204
+    assert _status(engine, north_text) == MessageStatus.DELIVERED
