@@ -14,6 +14,7 @@ from outreach.api import (
     campaigns,
     coordinator,
     health,
+    languages,
     metrics,
     patients,
     senders,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(campaigns.router)
     app.include_router(senders.router)
+    app.include_router(languages.router)
     app.include_router(coordinator.router)
     app.include_router(simulator.router)
     app.include_router(webhooks.router)
