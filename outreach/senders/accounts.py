@@ -1,9 +1,9 @@
 """Which auth token signed a Twilio webhook: the deployment's account, or a clinic's subaccount.
 
 Twilio signs a webhook with the auth token of the account that owns the number (its `AccountSid` form
-field). The deployment's own account (or no AccountSid, as the simulator posts) uses the configured
-token; a clinic's subaccount uses the token stored, encrypted, on its senders. An AccountSid nobody
-configured has no token to check against, so its webhook is refused.
+field). A clinic's subaccount is checked with the token stored, encrypted, on its senders; anything else
+(the deployment's own account, no AccountSid, an AccountSid no clinic configured) with the deployment's
+token, so a forged AccountSid gains nothing: the signature still has to match that account's token.
 
 Tokens are read from the database at most every `ttl_s` seconds (and at most once a second when an
 unknown AccountSid asks), never per request: the inbound webhook is the busiest route.
@@ -43,16 +43,19 @@ class AccountTokens:
         self._lock = threading.Lock()
 
     def account(self, account_sid: str) -> str:
-        """The account as the sender table records it: MAIN for the deployment's own (or none given)."""
+        """The account as the sender table records it: a clinic's subaccount, else MAIN."""
         account_sid = account_sid.strip()
         if not account_sid or account_sid == self._settings.twilio_account_sid:
             return MAIN
-        return account_sid
+        return account_sid if self._subaccount_token(account_sid) is not None else MAIN
 
     def token(self, account: str) -> str | None:
-        """The token that signs this account's webhooks; None for an account nobody configured."""
+        """The token that signs this account's webhooks; None for a subaccount no clinic configured."""
         if account == MAIN:
             return deployment_token(self._settings)
+        return self._subaccount_token(account)
+
+    def _subaccount_token(self, account: str) -> str | None:
         now = time.monotonic()
         stale = now - self._read_at > self._ttl
         if stale or (account not in self._tokens and now - self._read_at > 1.0):

@@ -180,10 +180,15 @@ def test_signatures_are_checked_with_the_signing_accounts_own_token(
         token=SUB_TOKEN,
         account="AC" + "c" * 32,
     )
-    assert (wrong_token.status_code, unknown.status_code) == (403, 403)
+    assert (wrong_token.status_code, unknown.status_code) == (403, 403)  # another account: its own token
     assert inbound(engine) == []
     assert "<Message>" in _south(client, settings, "AYUDA", SHARED_PHONE)  # the right token: answered
     assert [m.clinic_id for m in inbound(engine)] == [south.id]
+    # An AccountSid no clinic configured is the deployment's own: its token, and no subaccount's number.
+    other = "AC" + "c" * 32
+    foreign = text_to(client, settings, "AYUDA", sender=SHARED_PHONE, to=SOUTH_NUMBER, account=other)
+    assert (foreign.status_code, foreign.text) == (200, EMPTY)
+    assert [m.clinic_id for m in inbound(engine)] == [south.id, None]
 
 
 def _callback(
