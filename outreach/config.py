@@ -43,6 +43,20 @@ class Settings(BaseSettings):
     twilio_validity_period_s: int | None = Field(default=None, ge=1, le=36000)
     # Signs the simulator phones' replies in dev; never used when Twilio is configured.
     simulator_auth_token: str = "simulator-webhook-secret"  # noqa: S105
+    # Signs web sessions; required in production, generated into the data folder in dev.
+    session_secret: SecretStr = SecretStr("")
+    # Rate limits ("N/minute", "N/hour"; see outreach/security/ratelimit.py).
+    rate_limit_auth_failures_per_address: str = "20/minute"
+    rate_limit_auth_failures_per_key: str = "10/minute"
+    rate_limit_sign_in_per_address: str = "10/minute"
+    rate_limit_inbound_per_sender: str = "30/minute"
+    # Clinic defaults a clinic can change: texts' segment cap, segments per day, days bodies are kept.
+    max_segments: int = Field(default=10, ge=1, le=50)
+    daily_segment_cap: int = Field(default=10000, ge=0)
+    retention_days: int = Field(default=365, ge=1)
+    # Request bodies larger than this are refused with 413 while they stream in.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_upload_bytes: int = Field(default=10_000_000, ge=1024)
 
     sender_type: Literal["long_code", "toll_free", "short_code"] = "long_code"
     # Fernet keys (comma-separated, newest first) for the subaccount tokens of clinics' senders.
@@ -97,6 +111,16 @@ class Settings(BaseSettings):
                 "the Twilio gateway needs exactly one of OUTREACH_TWILIO_MESSAGING_SERVICE_SID "
                 "or OUTREACH_TWILIO_FROM_NUMBER"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _session_secret_is_strong(self) -> Settings:
+        if self.env == "production":
+            from outreach.security.secrets import weak_secret_reason
+
+            reason = weak_secret_reason(self.session_secret.get_secret_value())
+            if reason:
+                raise ValueError(f"OUTREACH_SESSION_SECRET {reason} (production needs its own strong secret)")
         return self
 
     @property

@@ -28,6 +28,8 @@ from outreach.errors import install_handlers
 from outreach.inbox.receiver import PostgresReceiver, SessionReceiver
 from outreach.observability.logs import RequestIds
 from outreach.redaction import install_access_log_redaction
+from outreach.security import api as security_api
+from outreach.security.limits import install_limits
 from outreach.senders.accounts import AccountTokens
 
 
@@ -79,7 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(coordinator.router)
     app.include_router(simulator.router)
     app.include_router(webhooks.router)
+    app.include_router(security_api.router)
     web.install(app)
+    install_limits(app)  # request body sizes and the documented error shape
     app.add_middleware(InboundWebhook)  # last added runs first: Twilio's webhook skips the routing
     if settings.log_format == "json":  # request ids for the JSON logs (nothing to carry them otherwise)
         app.add_middleware(RequestIds)

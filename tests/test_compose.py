@@ -52,7 +52,11 @@ def test_migrations_run_before_the_app_and_servers_are_healthy_first() -> None:
 _REQUIRED = re.compile(r"^\$\{(?P<name>\w+):\?[^}]*\}$")
 _DEFAULTED = re.compile(r"^\$\{(?P<name>\w+):-(?P<default>[^}]*)\}$")
 # What an operator would set for the variables compose requires.
-_GIVEN = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "PUBLIC_BASE_URL": "https://outreach.example.org"}
+_GIVEN = {
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "PUBLIC_BASE_URL": "https://outreach.example.org",
+    "SESSION_SECRET": "q8Vt3LwZr0Xy7PbN2cKd5HfJ9sMgA1eU",
+}
 
 
 def _resolve(value: str) -> str:

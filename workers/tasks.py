@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from outreach.config import get_settings
+from outreach.db import engine_for, session_scope, utcnow
 from outreach.messaging import dispatch
+from outreach.security.retention import purge
 from workers.celery_app import SEND_QUEUE, app
 
 
@@ -37,3 +40,10 @@ def send_batch(message_ids: list[str], segments: list[int], sender_id: str | Non
     """Send several texts of one sender, each at most once; a redelivered batch skips the ones taken."""
     items = [(UUID(mid), count) for mid, count in zip(message_ids, segments, strict=True)]
     return dispatch.send_batch(items, UUID(sender_id) if sender_id else None)
+
+
+@app.task(name="outreach.retention", ignore_result=True)
+def retention() -> dict[str, int]:
+    """Remove the words of texts older than each clinic's retention period (the outcomes stay)."""
+    with session_scope(engine_for(get_settings().database_url)) as session:
+        return purge(session=session, now=utcnow())

@@ -21,6 +21,7 @@ from outreach.api.twilio_auth import MAX_FORM_BYTES, MAX_FORM_FIELDS, signed_by_
 from outreach.config import Settings
 from outreach.inbox.service import IncomingSms
 from outreach.observability import metrics
+from outreach.security.ratelimit import inbound_retry_after
 from outreach.senders.accounts import AccountTokens
 
 PATH = "/webhooks/twilio/sms"
@@ -106,8 +107,12 @@ async def _sms(scope: Scope, receive: Receive, settings: Settings, accounts: Acc
     )
 
 
-async def _answer(send: Send, status: int, content_type: bytes, body: bytes) -> None:
+async def _answer(
+    send: Send, status: int, content_type: bytes, body: bytes, *, retry_after: int | None = None
+) -> None:
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -138,6 +143,11 @@ class InboundWebhook:
             detail = json.dumps({"detail": refused.detail}).encode()
             await _answer(send, refused.status, b"application/json", detail)
             return f"refused_{refused.status}"
+        wait = await inbound_retry_after(scope, from_phone=sms.from_phone)
+        if wait is not None:  # a flood from one number is refused before anything is stored
+            detail = json.dumps({"detail": f"too many texts from this number; retry after {wait} s"}).encode()
+            await _answer(send, 429, b"application/json", detail, retry_after=wait)
+            return "refused_429"
         # Committed before the answer goes out, so a STOP that Twilio sees acknowledged has taken effect;
         # a replayed SID (None) gets an empty answer and no second effect.
         received = await state.receiver.receive(sms)

@@ -16,6 +16,7 @@ from outreach.campaigns.schemas import CampaignCreate, StepIn
 from outreach.clinics.models import Clinic
 from outreach.errors import Conflict, Invalid, NotFound
 from outreach.messaging.models import CAMPAIGN_PAUSED, MessageStatus, OutboundMessage
+from outreach.security import phi
 
 MAX_BODY_CHARS = 1600  # Twilio's limit for one message body
 DEFAULT_TEMPLATE = {
@@ -79,7 +80,14 @@ def _check_content(*, clinic: Clinic, kind: CampaignKind, step: StepIn, where: s
     return str(key)
 
 
-def create_campaign(*, session: Session, clinic: Clinic, data: CampaignCreate, now: datetime) -> Campaign:
+def create_campaign(
+    *,
+    session: Session,
+    clinic: Clinic,
+    data: CampaignCreate,
+    now: datetime,
+    actor_key_id: uuid.UUID | None = None,
+) -> Campaign:
     """Add a draft campaign after checking that every step can fire and every text is allowed."""
     campaign = Campaign(
         clinic_id=clinic.id,
@@ -94,6 +102,16 @@ def create_campaign(*, session: Session, clinic: Clinic, data: CampaignCreate, n
         where = f"steps.{position - 1}"
         _check_timing(kind=data.kind, step=step, where=where, now=now)
         template = _check_content(clinic=clinic, kind=data.kind, step=step, where=where)
+        for language, text in (step.bodies or {}).items():
+            phi.check_text(
+                session=session,
+                clinic_id=clinic.id,
+                text=text,
+                language=language,
+                field=f"{where}.bodies.{language}",
+                override_reason=data.phi_override_reason,
+                key_id=actor_key_id,
+            )
         fields = step.model_dump(exclude={"template", "bodies"})
         steps.append(CampaignStep(campaign_id=campaign.id, position=position, template=template, **fields))
         steps[-1].bodies = dict(step.bodies or {})

@@ -19,6 +19,9 @@ class MessageCreate(BaseModel):
     body: str = Field(min_length=1, max_length=1600)
     send_at: AwareDatetime | None = None
     language: str | None = Field(default=None, min_length=2, max_length=35)
+    phi_override_reason: str | None = Field(
+        default=None, min_length=3, max_length=500, description="Send although it names a PHI term (audited)"
+    )
 
 
 class MessagePublic(BaseModel):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, update
 from sqlalchemy import select as core_select
@@ -31,11 +32,13 @@ from outreach.i18n import count_segments, negotiate
 from outreach.messaging.models import CAMPAIGN_PAUSED, UNSENT, MessageStatus, OutboundMessage
 from outreach.messaging.quiet_hours import next_allowed
 from outreach.patients.models import Appointment, AppointmentStatus, ConsentStatus, Patient
+from outreach.security import phi, spend
 from outreach.sms.base import GatewayError, OutboundSms, SmsGateway
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_CHARS = 1600  # Twilio's limit for one message body
+UNKNOWN_ZONE = "unknown_time_zone"  # error_reason of texts held because the patient's stored zone is unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,8 @@ def create_one_off(
     language: str | None,
     now: datetime,
     kind: str = "one_off",
+    phi_override_reason: str | None = None,
+    actor_key_id: uuid.UUID | None = None,
 ) -> OutboundMessage:
     """Schedule one text (a clinic's one-off, a coordinator's reply, ...) to one consenting patient."""
     patient = session.get(Patient, patient_id)
@@ -75,13 +80,18 @@ def create_one_off(
         raise Invalid("send_at", "needs a time zone offset, for example 2026-03-03T14:30:00-05:00")
     if when < now - timedelta(minutes=1):
         raise Invalid("send_at", "is in the past")
+    language = language or negotiate(patient.language).language
+    phi.check_text(
+        session=session, clinic_id=clinic_id, text=text, language=language, field="body",
+        override_reason=phi_override_reason, key_id=actor_key_id, lint=kind != "reply",
+    )  # fmt: skip
     segments = count_segments(text)
     message = OutboundMessage(
         clinic_id=clinic_id,
         patient_id=patient.id,
         kind=kind,
         send_at=when,
-        language=language or negotiate(patient.language).language,
+        language=language,
         body=text,
         segments=segments.segments,
         encoding=segments.encoding,
@@ -139,7 +149,8 @@ def claim_due(*, session: Session, now: datetime, limit: int) -> list[tuple[uuid
         .returning(col(OutboundMessage.id), col(OutboundMessage.segments))
     ).all()
     quiet = _defer_quiet_hours(session=session, ids=[row[0] for row in claimed], now=now)
-    return [(row[0], row[1]) for row in claimed if row[0] not in quiet]
+    due_now = [(row[0], row[1]) for row in claimed if row[0] not in quiet]
+    return spend.hold_over_cap(session=session, claimed=due_now, now=now)  # the clinic's daily cap
 
 
 def _settle_before_claim(*, session: Session, now: datetime) -> None:
@@ -189,17 +200,28 @@ def _defer_quiet_hours(*, session: Session, ids: list[uuid.UUID], now: datetime)
         .where(col(OutboundMessage.id).in_(ids), OutboundMessage.kind != "reply")
     ).all()
     waking: dict[datetime, list[uuid.UUID]] = {}
+    unknown_zone: list[uuid.UUID] = []
     for message_id, tz, start, end in rows:
-        wake = next_allowed(now, tz=tz, start=start, end=end)
+        try:
+            wake = next_allowed(now, tz=tz, start=start, end=end)
+        except (ZoneInfoNotFoundError, ValueError):  # a stored zone this system no longer knows
+            unknown_zone.append(message_id)
+            continue
         if wake is not None:
             waking.setdefault(wake, []).append(message_id)
+    if unknown_zone:  # the most restrictive answer: held for staff, never a guess at the patient's night
+        session.execute(
+            update(OutboundMessage)
+            .where(col(OutboundMessage.id).in_(unknown_zone))
+            .values(status=MessageStatus.HELD, error_reason=UNKNOWN_ZONE, updated_at=now)
+        )
     for wake, ids_then in waking.items():  # one statement per morning, not per text
         session.execute(
             update(OutboundMessage)
             .where(col(OutboundMessage.id).in_(ids_then))
             .values(status=MessageStatus.SCHEDULED, send_at=wake, updated_at=now)
         )
-    return {message_id for ids_then in waking.values() for message_id in ids_then}
+    return {message_id for ids_then in waking.values() for message_id in ids_then} | set(unknown_zone)
 
 
 def requeue_stranded(

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from outreach.api.deps import SessionDep, SettingsDep
 from outreach.config import Settings
 from outreach.errors import NotFound
+from outreach.security.simulator_access import simulator_enabled
 from outreach.web import service
 from outreach.web.deps import PREFIX, FormDep, PageError, ViewerDep, render
 
@@ -18,7 +19,7 @@ MAX_REPLY = 1600
 
 
 def _require_simulator(settings: Settings) -> None:
-    if settings.gateway != "simulator":
+    if not simulator_enabled(settings):
         raise PageError(404, "Not found", "The phone simulator is off: this server sends real texts.")
 
 
