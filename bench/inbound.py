@@ -71,8 +71,6 @@ _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 def app() -> FastAPI:
     """The real app, with every table registered (outreach.main alone does not import them all yet)."""
-    import outreach.models  # noqa: F401  (foreign keys between domains need all tables known)
-
     return create_app()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from kombu.connection import Connection
 
 from outreach.config import ConfigError, Settings
@@ -44,8 +45,6 @@ def broker_reachable(settings: Settings, *, timeout_s: float = 2.0) -> tuple[boo
 
 def eviction_policy(url: str, *, timeout_s: float = 3.0) -> str:
     """Redis's maxmemory-policy, read from INFO (which works where CONFIG is disabled)."""
-    import redis
-
     client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
     try:
         return str(client.info("memory").get("maxmemory_policy", "noeviction"))

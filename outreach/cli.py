@@ -11,9 +11,15 @@ from rich.console import Console
 
 from outreach import demo as demo_data
 from outreach import devrun
-from outreach.clinics.models import Role
+from outreach.auth import mint_key
+from outreach.clinics.models import Clinic, Role
+from outreach.clinics.service import create_clinic as create
 from outreach.config import ConfigError, Settings, load_settings
 from outreach.db import engine_for, session_scope
+from outreach.errors import Invalid
+
+# The server stack, Celery and the importer are imported inside the commands that need them (each marked
+# `noqa: PLC0415`): they are slow imports, and `outreach --help` or `outreach key` should not pay for them.
 
 app = typer.Typer(help="outreach: multilingual SMS patient outreach.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -37,7 +43,7 @@ def _settings(*, migrate: bool = False) -> Settings:
 
 def _redis_keeps_tasks(settings: Settings) -> None:
     """Workers and the scheduler refuse an evicting Redis in production (one line, exit 2)."""
-    from outreach.broker import require_noeviction
+    from outreach.broker import require_noeviction  # noqa: PLC0415
 
     try:
         warning = require_noeviction(settings)
@@ -62,7 +68,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Server processes (about one per core).")] = 1,
 ) -> None:
     """Serve the HTTP API (migrates first in dev mode)."""
-    from outreach.serving import serve as serve_app
+    from outreach.serving import serve as serve_app  # noqa: PLC0415
 
     settings = _settings(migrate=True)
     try:
@@ -70,7 +76,7 @@ def serve(
     except ConfigError as exc:
         err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    from outreach.observability.logs import dict_config
+    from outreach.observability.logs import dict_config  # noqa: PLC0415
 
     logging: dict[str, object] = {"log_config": dict_config()} if settings.log_format == "json" else {}
     serve_app(
@@ -92,8 +98,8 @@ def worker(
     """Run a Celery worker that sends texts."""
     settings = _settings()
     _redis_keeps_tasks(settings)
-    from outreach.observability.exposition import serve_worker_metrics
-    from workers.celery_app import app as celery
+    from outreach.observability.exposition import serve_worker_metrics  # noqa: PLC0415
+    from workers.celery_app import app as celery  # noqa: PLC0415
 
     serve_worker_metrics(settings)
 
@@ -105,7 +111,7 @@ def scheduler() -> None:
     """Run Celery beat, which ticks the scheduler every few seconds."""
     settings = _settings()
     _redis_keeps_tasks(settings)
-    from workers.celery_app import app as celery
+    from workers.celery_app import app as celery  # noqa: PLC0415
 
     celery.start(devrun.beat_argv(settings))
 
@@ -128,8 +134,6 @@ def create_clinic(
     region: str = "US",
 ) -> None:
     """Add a clinic and print its id."""
-    from outreach.clinics.service import create_clinic as create
-    from outreach.errors import Invalid
 
     settings = _settings()
     try:
@@ -155,8 +159,6 @@ def create_key(
     name: str = "",
 ) -> None:
     """Mint an API key for a clinic and print it (it is shown only once)."""
-    from outreach.auth import mint_key
-    from outreach.clinics.models import Clinic
 
     settings = _settings()
     with session_scope(engine_for(settings.database_url)) as session:
@@ -173,11 +175,9 @@ def import_patients(
     clinic: Annotated[uuid.UUID, typer.Option(help="The clinic's id.")],
 ) -> None:
     """Import patients (upsert on the clinic's external id); bad rows are listed with their line."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
 
-    from outreach.clinics.models import Clinic
-    from outreach.errors import Invalid
-    from outreach.patients.importing import import_file
+    from outreach.patients.importing import import_file  # noqa: PLC0415
 
     settings = _settings()
     engine = engine_for(settings.database_url)

@@ -21,6 +21,21 @@ class ConfigError(RuntimeError):
     """Settings that cannot work; the message says what to set, in one line."""
 
 
+MIN_SECRET_CHARS = 32
+
+
+def weak_secret_reason(value: str) -> str | None:
+    """Why a configured secret is not strong enough, or None."""
+    if len(value) < MIN_SECRET_CHARS:
+        return (
+            f"needs at least {MIN_SECRET_CHARS} random characters "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+        )
+    if len(set(value)) < 8:
+        return "is too repetitive to be a random secret"
+    return None
+
+
 class Settings(BaseSettings):
     """Everything an operator can configure."""
 
@@ -116,8 +131,6 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _session_secret_is_strong(self) -> Settings:
         if self.env == "production":
-            from outreach.security.secrets import weak_secret_reason
-
             reason = weak_secret_reason(self.session_secret.get_secret_value())
             if reason:
                 raise ValueError(f"OUTREACH_SESSION_SECRET {reason} (production needs its own strong secret)")
@@ -151,3 +164,8 @@ def load_settings() -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings (tests build their own Settings instead)."""
     return load_settings()
+
+
+def webhook_token(settings: Settings) -> str:
+    """The secret webhooks are signed with: the Twilio auth token, or the simulator's own."""
+    return settings.twilio_auth_token.get_secret_value() or settings.simulator_auth_token

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
@@ -18,10 +19,11 @@ from sqlalchemy.engine import Engine
 from outreach.config import Settings
 from outreach.db import session_scope, utcnow
 from outreach.main import create_app
-from outreach.messaging import service as messaging
+from outreach.messaging import scheduler, sender
 from outreach.messaging.models import OutboundMessage
 from outreach.observability import tasks as task_metrics
 from outreach.observability.exposition import allowed
+from outreach.observability.metrics import gateway_error_code
 from outreach.senders import routing
 from outreach.sms.base import GatewayError, GatewayReceipt, OutboundSms
 from tests.factories import create_clinic, create_patient
@@ -90,11 +92,11 @@ def test_metrics_count_what_happened_and_no_label_identifies_anyone(
         assert before[("outreach_due_unclaimed_texts", ())] == 3
         assert before[("outreach_due_unclaimed_oldest_age_seconds", ())] >= 600
         with session_scope(engine) as session:
-            claimed = messaging.claim_due(session=session, now=utcnow(), limit=10)
+            claimed = scheduler.claim_due(session=session, now=utcnow(), limit=10)
         book = routing.SenderBook(settings=settings, engine=engine)
         book.default = routing.Route(None, "test", 100.0, _Refusing(ben.phone))
         gateway = routing.RoutingGateway(book)
-        messaging.send_batch(engine=engine, items=claimed, gateway=gateway, policy=messaging.SendPolicy())
+        sender.send_batch(engine=engine, items=claimed, gateway=gateway, policy=sender.SendPolicy())
         text_in(client, settings, "¿Puedo llegar tarde?", sender=ana.phone)
         text_in(client, settings, "AYUDA", sender=ben.phone)
         bad = client.post(
@@ -157,8 +159,6 @@ def test_celery_task_outcomes_are_counted_by_name_and_state() -> None:
     def broken() -> None:
         raise RuntimeError("boom")
 
-    from prometheus_client import REGISTRY
-
     def count(task: str, outcome: str) -> float:
         return (
             REGISTRY.get_sample_value("outreach_celery_tasks_total", {"task": task, "outcome": outcome})
@@ -196,8 +196,6 @@ def test_samples_of_several_processes_add_up_in_multiprocess_mode(tmp_path: Path
 
 @pytest.mark.parametrize("code", [None])
 def test_gateway_errors_without_a_code_say_whether_the_request_arrived(code: int | None) -> None:
-    from outreach.observability.metrics import gateway_error_code
-
     assert gateway_error_code(code, retryable=True, may_have_arrived=False) == "not_arrived"
     assert gateway_error_code(code, retryable=False, may_have_arrived=True) == "no_answer"
     assert gateway_error_code(21211, retryable=False, may_have_arrived=False) == "21211"

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from outreach.auth import Principal, authenticate
 from outreach.clinics.models import Role
 from outreach.config import Settings
+from outreach.db import session_scope
 from outreach.security import audit, ratelimit
 
 _bearer = HTTPBearer(auto_error=False, description="An outreach API key: `Authorization: Bearer ok_…`")
@@ -34,14 +35,9 @@ async def get_engine(request: Request) -> Engine:
 
 def get_session(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
     """One unit of work per request: committed when the handler returns, rolled back if it raises."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            audit.record_request(request.scope, session)  # who read or changed which patient's data
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(engine) as session:
+        yield session
+        audit.record_request(request.scope, session)  # who read or changed which patient's data
 
 
 # scope="function": the commit happens before the response is sent, so a 201 means the row is stored.

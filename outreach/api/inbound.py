@@ -19,13 +19,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from outreach.api.twilio_auth import MAX_FORM_BYTES, MAX_FORM_FIELDS, signed_by_twilio
 from outreach.config import Settings
-from outreach.inbox.service import IncomingSms
+from outreach.inbox.inbound_plan import IncomingSms
 from outreach.observability import metrics
 from outreach.security.ratelimit import inbound_retry_after
 from outreach.senders.accounts import AccountTokens
+from outreach.sms.base import MAX_BODY_CHARS
 
 PATH = "/webhooks/twilio/sms"
-_LIMITS = {"MessageSid": 64, "From": 32, "To": 32, "Body": 1600}
+_LIMITS = {"MessageSid": 64, "From": 32, "To": 32, "Body": MAX_BODY_CHARS}
 _FORM = b"application/x-www-form-urlencoded"
 
 

@@ -17,13 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, or_, select
 
 from outreach.api.deps import SessionDep, SettingsDep
-from outreach.api.twilio_auth import webhook_token
 from outreach.clinics.models import Clinic
-from outreach.config import Settings
+from outreach.config import Settings, webhook_token
 from outreach.inbox.models import InboundMessage
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Patient
 from outreach.security.simulator_access import SimulatorClinic
+from outreach.sms.base import MAX_BODY_CHARS
 from outreach.sms.models import SimulatedSms
 from outreach.sms.twilio import sign_request
 
@@ -36,7 +36,7 @@ class PhoneReply(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=1600)
+    body: str = Field(min_length=1, max_length=MAX_BODY_CHARS)
 
 
 @router.get("/phones", summary="Texts received and sent by each of the clinic's simulated phones")

@@ -14,11 +14,12 @@ from outreach.campaigns.models import Campaign, CampaignKind, CampaignStatus, Ca
 from outreach.campaigns.planning import APPOINTMENT_PLACEHOLDERS
 from outreach.campaigns.schemas import CampaignCreate, StepIn
 from outreach.clinics.models import Clinic
-from outreach.errors import Conflict, Invalid, NotFound
+from outreach.errors import Conflict, Invalid
 from outreach.messaging.models import CAMPAIGN_PAUSED, MessageStatus, OutboundMessage
 from outreach.security import phi
+from outreach.sms.base import MAX_BODY_CHARS
+from outreach.tenancy import get_owned
 
-MAX_BODY_CHARS = 1600  # Twilio's limit for one message body
 DEFAULT_TEMPLATE = {
     CampaignKind.REMINDER: i18n.TemplateKey.APPOINTMENT_REMINDER,
     CampaignKind.CHECKIN: i18n.TemplateKey.CHECKIN_POST_VISIT,
@@ -124,10 +125,7 @@ def create_campaign(
 
 def get_campaign(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
     """One of the clinic's campaigns."""
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None or campaign.clinic_id != clinic_id:
-        raise NotFound("campaign")
-    return campaign
+    return get_owned(session, Campaign, campaign_id, clinic_id=clinic_id, name="campaign")
 
 
 def get_steps(*, session: Session, campaign_id: uuid.UUID) -> list[CampaignStep]:

@@ -20,7 +20,8 @@ from sqlmodel import Session
 
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for, session_scope, utcnow
-from outreach.messaging import service
+from outreach.messaging import reconcile as reconciling
+from outreach.messaging import scheduler, sender
 from outreach.messaging.pacing import GUARD_S, Pacer, default_rate
 from outreach.observability import metrics
 from outreach.senders import routing
@@ -105,8 +106,8 @@ def tick(*, enqueue: Callable[[Batch, uuid.UUID | None], object]) -> int:
         with session_scope(engine) as session:
             now = utcnow()
             stale = timedelta(seconds=settings.stale_sending_after_s)
-            service.mark_stale_sending_unknown(session=session, now=now, older_than=stale)
-            stranded = service.requeue_stranded(
+            scheduler.mark_stale_sending_unknown(session=session, now=now, older_than=stale)
+            stranded = scheduler.requeue_stranded(
                 session=session,
                 now=now,
                 older_than=timedelta(seconds=settings.requeue_after_s),
@@ -116,7 +117,7 @@ def tick(*, enqueue: Callable[[Batch, uuid.UUID | None], object]) -> int:
             _enqueue_by_sender(session, stranded, enqueue)
         while True:
             with session_scope(engine) as session:
-                ids = service.claim_due(session=session, now=utcnow(), limit=settings.claim_batch_size)
+                ids = scheduler.claim_due(session=session, now=utcnow(), limit=settings.claim_batch_size)
                 _enqueue_by_sender(session, ids, enqueue)
             total += len(ids)
             if len(ids) < settings.claim_batch_size:
@@ -126,10 +127,10 @@ def tick(*, enqueue: Callable[[Batch, uuid.UUID | None], object]) -> int:
     return total
 
 
-def _policy() -> service.SendPolicy:
+def _policy() -> sender.SendPolicy:
     settings = get_settings()
     callback_base = settings.public_base_url if settings.gateway == "twilio" else None
-    return service.SendPolicy(max_attempts=settings.max_send_attempts, status_callback_base=callback_base)
+    return sender.SendPolicy(max_attempts=settings.max_send_attempts, status_callback_base=callback_base)
 
 
 class _LocalWindow:
@@ -194,7 +195,7 @@ def sender_key(settings: Settings) -> str:
 
 def send_one(message_id: uuid.UUID, segments: int | None = None, sender_id: uuid.UUID | None = None) -> str:
     """Send one text through its sender's gateway, paced per sender."""
-    return service.send(
+    return sender.send(
         engine=engine_for(get_settings().database_url),
         message_id=message_id,
         gateway=_gateway(),
@@ -206,7 +207,7 @@ def send_one(message_id: uuid.UUID, segments: int | None = None, sender_id: uuid
 
 def send_batch(items: Batch, sender_id: uuid.UUID | None = None) -> dict[str, int]:
     """Send a batch of one sender's texts, each paced and taken just before it goes."""
-    outcomes = service.send_batch(
+    outcomes = sender.send_batch(
         engine=engine_for(get_settings().database_url),
         items=list(items),
         gateway=_gateway(),
@@ -219,10 +220,11 @@ def send_batch(items: Batch, sender_id: uuid.UUID | None = None) -> dict[str, in
 def reconcile() -> dict[str, int]:
     """Settle texts whose outcome is unknown by asking the provider."""
     settings = get_settings()
-    return service.reconcile_unknown(
+    return reconciling.reconcile_unknown(
         engine=engine_for(settings.database_url),
         gateway=_gateway(),
         policy=_policy(),
         older_than=timedelta(seconds=settings.reconcile_after_s),
         limit=settings.claim_batch_size,
+        now=utcnow(),
     )

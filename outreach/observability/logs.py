@@ -136,7 +136,7 @@ def install_celery(settings: Settings) -> None:
 
     Connecting `setup_logging` tells Celery not to configure logging itself (its documented hook).
     """
-    from celery import signals
+    from celery import signals  # noqa: PLC0415
 
     signals.task_prerun.connect(_task_started, weak=False, dispatch_uid="outreach-task-id")
     signals.task_postrun.connect(_task_finished, weak=False, dispatch_uid="outreach-task-id-end")

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from outreach.errors import Invalid
+from outreach.i18n import negotiate
 from outreach.i18n.segments import count_segments
 from outreach.security import audit
 from outreach.security.models import PhiTerm
@@ -75,8 +76,6 @@ def built_in() -> dict[str, tuple[str, ...]]:
 
 
 def _base(language: str) -> str:
-    from outreach.i18n import negotiate
-
     return negotiate(language).language
 
 

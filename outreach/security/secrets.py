@@ -13,22 +13,11 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from outreach.config import Settings
+from outreach.config import MIN_SECRET_CHARS, Settings, weak_secret_reason
 
-MIN_SECRET_CHARS = 32
+__all__ = ["MIN_SECRET_CHARS", "weak_secret_reason"]
+
 SECRET_FILE = "session-secret"  # noqa: S105 (a file name)
-
-
-def weak_secret_reason(value: str) -> str | None:
-    """Why a configured secret is not strong enough, or None."""
-    if len(value) < MIN_SECRET_CHARS:
-        return (
-            f"needs at least {MIN_SECRET_CHARS} random characters "
-            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
-        )
-    if len(set(value)) < 8:
-        return "is too repetitive to be a random secret"
-    return None
 
 
 @lru_cache(maxsize=8)

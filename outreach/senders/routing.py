@@ -152,7 +152,7 @@ class SenderBook:
         with self._lock:
             found = self._gateways.get(key)
             if found is None:
-                from outreach.sms.twilio import TwilioGateway
+                from outreach.sms.twilio import TwilioGateway  # noqa: PLC0415
 
                 found = self._gateways[key] = TwilioGateway(
                     account_sid=account,

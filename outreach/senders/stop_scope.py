@@ -14,14 +14,13 @@ from sqlmodel import Session, col, select
 
 from outreach.clinics.models import Clinic
 from outreach.patients.models import ConsentStatus, Patient
+from outreach.patients.service import opt_out
 
 
 def stop_across_organisation(*, session: Session, patient: Patient, scope: str, now: datetime) -> int:
     """Opt the patient's phone out at the other clinics of their organisation; return how many."""
     if scope != "organisation":
         return 0
-    from outreach.patients.service import opt_out
-
     clinic = session.get(Clinic, patient.clinic_id)
     if clinic is None or not clinic.organisation:
         return 0

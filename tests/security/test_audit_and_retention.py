@@ -13,9 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from outreach.api.twilio_auth import webhook_token
 from outreach.clinics.models import ApiKey, Role
-from outreach.config import Settings
+from outreach.config import Settings, webhook_token
 from outreach.db import session_scope, utcnow
 from outreach.inbox.models import InboundKind, InboundMessage, InboxAudit, Thread
 from outreach.messaging.models import MessageStatus, OutboundMessage

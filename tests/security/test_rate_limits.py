@@ -9,9 +9,8 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from outreach.api.twilio_auth import webhook_token
 from outreach.clinics.models import Role
-from outreach.config import Settings
+from outreach.config import Settings, webhook_token
 from outreach.main import create_app
 from outreach.sms.twilio import sign_request
 from tests.factories import auth, create_clinic, create_key, create_patient

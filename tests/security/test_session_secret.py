@@ -11,9 +11,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from outreach.api.twilio_auth import webhook_token
 from outreach.clinics.models import Role
-from outreach.config import ConfigError, Settings, load_settings
+from outreach.config import ConfigError, Settings, load_settings, webhook_token
 from outreach.web.sessions import decode, encode, session_secret, signed_in
 from tests.factories import create_clinic, create_key
 from tests.web.conftest import sign_in, web_app

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from outreach.db import session_scope, utcnow
 from outreach.messaging.models import MessageStatus, OutboundMessage
-from outreach.messaging.service import UNKNOWN_ZONE, claim_due
+from outreach.messaging.scheduler import UNKNOWN_ZONE, claim_due
 from outreach.patients.models import Patient
 from outreach.security.models import AuditEvent, ClinicPolicy
 from outreach.security.spend import SPEND_CAP

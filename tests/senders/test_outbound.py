@@ -11,14 +11,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from fakes.twilio import FakeTwilio
 from outreach.campaigns.models import Campaign, CampaignKind
 from outreach.config import Settings
 from outreach.db import engine_for, session_scope, utcnow
+from outreach.messaging import scheduler, sender
 from outreach.messaging import service as messaging
 from outreach.messaging.dispatch import rate_batch_size
 from outreach.messaging.models import OutboundMessage
 from outreach.senders import routing
-from outreach.sms.fake_twilio import FakeTwilio
 from tests.factories import create_clinic, create_patient
 from tests.senders.support import create_sender
 
@@ -90,7 +91,7 @@ def test_texts_go_out_from_their_own_clinics_sender_and_record_it(
         flu.campaign_id = campaign.id
         session.add(flu)
     with session_scope(engine) as session:
-        claimed = messaging.claim_due(session=session, now=utcnow() + timedelta(seconds=1), limit=100)
+        claimed = scheduler.claim_due(session=session, now=utcnow() + timedelta(seconds=1), limit=100)
         senders = routing.assign(session=session, ids=[mid for mid, _ in claimed])
     book = routing.SenderBook(settings=settings, engine=engine)
     batches = list(routing.by_sender(claimed, senders, lambda s: rate_batch_size(book.route(s).rate)))
@@ -99,7 +100,7 @@ def test_texts_go_out_from_their_own_clinics_sender_and_record_it(
     )
     gateway = routing.RoutingGateway(book)
     for _, batch in batches:
-        messaging.send_batch(engine=engine, items=batch, gateway=gateway, policy=messaging.SendPolicy())
+        sender.send_batch(engine=engine, items=batch, gateway=gateway, policy=sender.SendPolicy())
     sent_from = {m.body: m.sender for m in fake.creates}
     assert sent_from == {
         "North one": {"From": "+12025550111"},
