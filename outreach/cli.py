@@ -17,6 +17,7 @@ from outreach.clinics.service import create_clinic as create
 from outreach.config import ConfigError, Settings, load_settings
 from outreach.db import engine_for, session_scope
 from outreach.errors import Invalid
+from outreach.reports.cli import report_app
 
 # The server stack, Celery and the importer are imported inside the commands that need them (each marked
 # `noqa: PLC0415`): they are slow imports, and `outreach --help` or `outreach key` should not pay for them.
@@ -24,6 +25,7 @@ from outreach.errors import Invalid
 app = typer.Typer(help="outreach: multilingual SMS patient outreach.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(report_app, name="report")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # one line per error, whatever the terminal width
 

@@ -17,6 +17,7 @@ from outreach.api import (
     languages,
     metrics,
     patients,
+    reports,
     senders,
     simulator,
     webhooks,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(campaigns.router)
     app.include_router(senders.router)
+    app.include_router(reports.router)
     app.include_router(languages.router)
     app.include_router(coordinator.router)
     app.include_router(simulator.router)

@@ -9,6 +9,7 @@ from outreach.clinics.models import ApiKey, Clinic
 from outreach.inbox import models as inbox_models  # noqa: F401  (registers inbox tables)
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, ConsentEvent, Patient
+from outreach.reports import models as report_models  # noqa: F401  (registers the follow-up audit)
 from outreach.security import models as security_models  # noqa: F401  (registers security tables)
 from outreach.senders.models import Sender
 from outreach.sms.models import SimulatedSms

@@ -5,7 +5,7 @@ encrypted), the sender each text used, the sender a campaign names, and the orga
 belongs to (for the STOP scope setting).
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0006
 Create Date: 2026-12-03 07:00:00.000000
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from outreach.db import UTCDateTime
 
 revision: str = "0010"
-down_revision: str | None = "0009"  # re-chained after main's 0012 and 0009 (written on 0005)
+down_revision: str | None = "0006"  # re-chained after main's 0012, 0009 and 0006 (written on 0005)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
