@@ -12,6 +12,7 @@ from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, ConsentEvent, Patient
 from outreach.reports import models as report_models  # noqa: F401  (registers the follow-up audit)
 from outreach.security import models as security_models  # noqa: F401  (registers security tables)
+from outreach.senders.models import Sender
 from outreach.sms.models import SimulatedSms
 
 metadata = SQLModel.metadata
@@ -23,6 +24,7 @@ __all__ = [
     "ConsentEvent",
     "OutboundMessage",
     "Patient",
+    "Sender",
     "SimulatedSms",
     "metadata",
 ]

@@ -8,6 +8,8 @@ from celery import Celery, signals
 
 from outreach.broker import transport_options
 from outreach.config import get_settings
+from outreach.observability import logs
+from outreach.observability import tasks as tasks_metrics
 
 SCHEDULE_QUEUE = "schedule"
 SEND_QUEUE = "send"
@@ -64,6 +66,8 @@ def make_app() -> Celery:
 
 
 app = make_app()
+tasks_metrics.install()
+logs.install_celery(get_settings())
 
 
 @signals.after_setup_logger.connect

@@ -47,6 +47,8 @@ class Campaign(SQLModel, table=True):
     status: CampaignStatus = Field(default=CampaignStatus.DRAFT, sa_type=String(16))
     fallback_policy: FallbackPolicy = Field(default=FallbackPolicy.FALLBACK, sa_type=String(16))
     anchor_date: date | None = Field(default=None)
+    # The clinic's sender its texts go out from; None for the clinic's default (see outreach.senders).
+    sender_id: uuid.UUID | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     launched_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
