@@ -16,9 +16,10 @@ from outreach.cli_settings import cli_settings as _settings
 from outreach.cli_settings import err
 from outreach.clinics.models import Clinic, Role
 from outreach.clinics.service import create_clinic as create
-from outreach.config import ConfigError
+from outreach.config import ConfigError, Settings
 from outreach.db import engine_for, session_scope
 from outreach.errors import Invalid
+from outreach.fhir.cli import fhir_app
 from outreach.reports.cli import report_app
 
 # The server stack, Celery and the importer are imported inside the commands that need them (each marked
@@ -27,8 +28,22 @@ from outreach.reports.cli import report_app
 app = typer.Typer(help="outreach: multilingual SMS patient outreach.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(fhir_app, name="fhir")
 app.add_typer(report_app, name="report")
 console = Console()
+
+
+def _redis_keeps_tasks(settings: Settings) -> None:
+    """Workers and the scheduler refuse an evicting Redis in production (one line, exit 2)."""
+    from outreach.broker import require_noeviction  # noqa: PLC0415
+
+    try:
+        warning = require_noeviction(settings)
+    except ConfigError as exc:
+        err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if warning:
+        err.print(f"[yellow]outreach:[/] {warning}", highlight=False)
 
 
 @db_app.command("upgrade")
@@ -53,8 +68,17 @@ def serve(
     except ConfigError as exc:
         err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    from outreach.observability.logs import dict_config  # noqa: PLC0415
+
+    logging: dict[str, object] = {"log_config": dict_config()} if settings.log_format == "json" else {}
     serve_app(
-        "outreach.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        "outreach.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        **logging,
     )
 
 
@@ -64,8 +88,12 @@ def worker(
     queues: str = "send,schedule",
 ) -> None:
     """Run a Celery worker that sends texts."""
-    _settings()
+    settings = _settings()
+    _redis_keeps_tasks(settings)
+    from outreach.observability.exposition import serve_worker_metrics  # noqa: PLC0415
     from workers.celery_app import app as celery  # noqa: PLC0415
+
+    serve_worker_metrics(settings)
 
     celery.worker_main(devrun.worker_argv(concurrency=concurrency, queues=queues))
 
@@ -74,6 +102,7 @@ def worker(
 def scheduler() -> None:
     """Run Celery beat, which ticks the scheduler every few seconds."""
     settings = _settings()
+    _redis_keeps_tasks(settings)
     from workers.celery_app import app as celery  # noqa: PLC0415
 
     celery.start(devrun.beat_argv(settings))

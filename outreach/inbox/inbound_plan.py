@@ -28,6 +28,8 @@ class IncomingSms:
     from_phone: str
     to_phone: str
     body: str
+    account: str = ""  # the signing account as senders record it ("" for the deployment's own)
+    messaging_service_sid: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from outreach.inbox.models import InboundMessage
 from outreach.inbox.threads import REOPENED, THREAD_ID, UPSERT, thread_key_params, thread_params
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, AppointmentStatus, Patient
+from outreach.senders.ownership import owns_number
 
 # The newest text we sent the patient: the one a reply most likely answers (ties broken by id).
 _sent = aliased(OutboundMessage)
@@ -77,7 +78,7 @@ LOOKUP = (
     .outerjoin(Patient, and_(col(Patient.clinic_id) == Clinic.id, col(Patient.phone) == _FROM))
     .outerjoin(OutboundMessage, col(OutboundMessage.id) == _NEWEST_SENT)
     .outerjoin(Appointment, col(Appointment.id) == _NEXT_VISIT)
-    .where(col(Clinic.phone) == bindparam("to_phone", type_=String))
+    .where(owns_number())
 )
 
 # The text itself, on its thread when the sender has one (the upsert before it made sure, if it should).
@@ -122,7 +123,13 @@ class Write:
 
 def lookup_params(sms: IncomingSms, now: datetime) -> dict[str, Any]:
     """`LOOKUP`'s parameters for a text."""
-    return {"to_phone": sms.to_phone, "from_phone": sms.from_phone, "now": now}
+    return {
+        "to_phone": sms.to_phone,
+        "from_phone": sms.from_phone,
+        "now": now,
+        "account": sms.account,
+        "messaging_service_sid": sms.messaging_service_sid,
+    }
 
 
 def sender_of(row: Sequence[Any] | None) -> Sender | None:

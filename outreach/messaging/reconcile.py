@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from outreach.db import session_scope
-from outreach.messaging.models import MessageStatus, OutboundMessage
+from outreach.messaging.models import MessageStatus, OutboundMessage, status_is
 from outreach.messaging.sender import SendPolicy
 from outreach.messaging.status import apply_status
 from outreach.patients.models import Patient
@@ -38,17 +39,23 @@ def reconcile_unknown(
     """
     counts = {"found": 0, "retried": 0, "failed": 0}
     with Session(engine) as session:
-        rows = session.exec(
-            select(OutboundMessage.id, OutboundMessage.created_at, OutboundMessage.body, Patient.phone)
+        rows = session.execute(
+            core_select(
+                col(OutboundMessage.id),
+                col(OutboundMessage.created_at),
+                col(OutboundMessage.body),
+                col(Patient.phone),
+                col(OutboundMessage.sender_id),
+            )
             .join(Patient, col(Patient.id) == OutboundMessage.patient_id)
             .where(
-                OutboundMessage.status == MessageStatus.UNKNOWN,
+                status_is(MessageStatus.UNKNOWN),
                 col(OutboundMessage.updated_at) < now - older_than,
             )
             .limit(limit)
         ).all()
-    for message_id, created_at, body, phone in rows:
-        sms = OutboundSms(message_id=message_id, to=phone, body=body)
+    for message_id, created_at, body, phone, sender_id in rows:
+        sms = OutboundSms(message_id=message_id, to=phone, body=body, sender_id=sender_id)
         try:
             receipt = gateway.lookup(sms, sent_after=created_at - timedelta(minutes=5))
         except GatewayError:
