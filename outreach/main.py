@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from outreach import web
-from outreach.api import admin, campaigns, coordinator, health, patients, simulator, webhooks
+from outreach.api import admin, campaigns, clinic, coordinator, health, patients, simulator, webhooks
+from outreach.api import docs as api_docs
 from outreach.api.inbound import InboundWebhook
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for
@@ -48,14 +49,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="outreach",
         summary="Multilingual SMS patient outreach: reminders, check-ins and a care-coordinator reply queue.",
         version="0.1.0",
+        docs_url=None,  # served by api.docs with local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.receiver = SessionReceiver(engine)  # until the lifespan starts (and on SQLite throughout)
     install_handlers(app)
+    api_docs.install(app)
     app.include_router(health.router)
     app.include_router(patients.router)
     app.include_router(admin.router)
+    app.include_router(clinic.router)
     app.include_router(campaigns.router)
     app.include_router(coordinator.router)
     app.include_router(simulator.router)

@@ -17,9 +17,10 @@ from outreach.campaigns.models import CampaignStatus
 from outreach.campaigns.schemas import EnrollIn
 from outreach.clinics.models import Role
 from outreach.db import utcnow
+from outreach.demo import is_demo_campaign
 from outreach.errors import DomainError
 from outreach.patients import service as patients
-from outreach.web import service
+from outreach.web import demo_actions, service
 from outreach.web.deps import (
     PREFIX,
     FormDep,
@@ -109,6 +110,7 @@ def campaign_page(
         "viewer": viewer,
         "campaign": campaign,
         "draft": draft,
+        "demo": is_demo_campaign(campaign),
         "steps": campaigns.get_steps(session=db, campaign_id=campaign.id),
         "timeline": timeline,
         "figures": figures[campaign.id],
@@ -153,6 +155,7 @@ _ACTIONS: dict[str, Callable[[Session, Viewer, uuid.UUID], str]] = {
     "launch": _launch,
     "pause": _pause,
     "resume": _resume,
+    "send-demo": demo_actions.send_demo_now,
 }
 
 
