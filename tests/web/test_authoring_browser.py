@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from outreach.campaigns.models import Campaign, CampaignStep
 from tests.factories import create_clinic, create_key, create_patient
@@ -58,7 +58,7 @@ def test_a_two_step_reminder_in_three_languages_with_segments_per_language(page:
         steps = session.exec(
             select(CampaignStep)
             .where(CampaignStep.campaign_id == campaign.id)
-            .order_by(CampaignStep.position)
+            .order_by(col(CampaignStep.position))
         ).all()
     assert [s.offset_minutes for s in steps] == [-2880, -120]
     assert sorted(steps[0].bodies) == ["en", "es", "so"]
