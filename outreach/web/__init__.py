@@ -15,6 +15,7 @@ from outreach.web import (
     campaign_form,
     campaigns,
     clinic,
+    library,
     queue,
     routes,
     simulator,
@@ -90,6 +91,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes.router)
     app.include_router(admin.router)
     app.include_router(clinic.router)
+    app.include_router(library.router)
     app.include_router(campaign_form.router)  # before campaigns: /new and /{id}/edit are not ids or actions
     app.include_router(campaigns.router)
     app.include_router(simulator.router)
