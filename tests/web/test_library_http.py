@@ -26,7 +26,8 @@ VI = "{clinic_name}: Chào {first_name}, tuần này tiêm phòng cúm miễn ph
 def _save(client: TestClient, **bodies: str) -> int:
     form = {"csrf_token": csrf_of(client.get("/app/admin/templates/edit")), "name": "Flu shots"}
     form |= {f"body_{lang}": text for lang, text in bodies.items()}
-    return client.post("/app/admin/templates/edit", data=form, follow_redirects=False).status_code
+    status: int = client.post("/app/admin/templates/edit", data=form, follow_redirects=False).status_code
+    return status
 
 
 def test_a_translation_older_than_its_source_is_stale_and_left_out_of_a_campaign(
