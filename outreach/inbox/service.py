@@ -108,6 +108,7 @@ STORE = insert(InboundMessage).values(
     received_at=_NOW,
     thread_id=THREAD_ID,
     in_reply_to_id=bindparam("m_reply_to", type_=Uuid()),
+    reply_body=bindparam("m_reply"),
 )
 CONFIRM_VISIT = (
     update(Appointment)
@@ -187,7 +188,16 @@ def lookup_params(sms: IncomingSms, now: datetime) -> dict[str, Any]:
 
 
 def plan(*, sms: IncomingSms, found: Row[Any] | tuple[Any, ...] | None, now: datetime) -> Plan:
-    """What the text means and what to write for it, from what `LOOKUP` found."""
+    """What the text means and what to write for it, from what `LOOKUP` found; the stored text keeps the
+    answer outreach sent by itself, so staff can read it later."""
+    decided = _plan(sms=sms, found=found, now=now)
+    for write in decided.writes:
+        if write.statement is STORE:
+            write.params["m_reply"] = decided.received.reply
+    return decided
+
+
+def _plan(*, sms: IncomingSms, found: Row[Any] | tuple[Any, ...] | None, now: datetime) -> Plan:
     if found is None:  # not one of our numbers: kept for the record, no tenant to queue it for
         triage = Triage(InboundKind.UNMATCHED)
         store = _store(sms, triage, clinic_id=None, patient_id=None, language="und", now=now, reply_to=None)
@@ -247,6 +257,7 @@ def _store(
             "m_priority": triage.priority.value,
             "m_phrase": triage.phrase,
             "m_reply_to": reply_to,
+            "m_reply": None,  # the automatic answer, once `plan` knows it
             "now": now,
             "t_clinic": clinic_id,
             "t_party": party(patient_id=patient_id, phone=sms.from_phone),

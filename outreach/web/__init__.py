@@ -16,6 +16,7 @@ from outreach.web import (
     campaigns,
     clinic,
     library,
+    patient_pages,
     queue,
     routes,
     simulator,
@@ -90,6 +91,7 @@ def install(app: FastAPI) -> None:
     app.mount(f"{PREFIX}/static", StaticFiles(directory=static), name="web-static")
     app.include_router(routes.router)
     app.include_router(admin.router)
+    app.include_router(patient_pages.router)
     app.include_router(clinic.router)
     app.include_router(library.router)
     app.include_router(campaign_form.router)  # before campaigns: /new and /{id}/edit are not ids or actions

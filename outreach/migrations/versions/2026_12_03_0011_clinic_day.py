@@ -2,7 +2,8 @@
 
 A clinic's own template library (one text per template name and language, with when it last changed, so
 a translation older than its source text is flagged stale); the hours a clinic's team answers texts;
-the program name the HELP answer uses, per language.
+the program name the HELP answer uses, per language; and on each inbound text, the answer outreach sent
+by itself (it was sent as TwiML and kept nowhere).
 
 Revision ID: 0011
 Revises: 0005
@@ -54,8 +55,13 @@ def upgrade() -> None:
             sa.Column("program_names", sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
         )
 
+    with op.batch_alter_table("inbound_message", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("reply_body", sa.Text(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("inbound_message", schema=None) as batch_op:
+        batch_op.drop_column("reply_body")
     with op.batch_alter_table("clinic", schema=None) as batch_op:
         batch_op.drop_column("program_names")
         batch_op.drop_column("staffed_days")
