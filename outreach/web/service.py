@@ -176,6 +176,8 @@ class ThreadContext:
     patient_timezone: str | None
     # An inbound text (by when it arrived and what it said) → the clinic text it answers.
     answered: dict[tuple[datetime, str], str]
+    # An inbound text → what outreach answered by itself (help, the emergency reply, a confirmation).
+    automatic: dict[tuple[datetime, str], str] = field(default_factory=dict)
 
 
 def thread_context(
@@ -196,11 +198,19 @@ def thread_context(
         .join(OutboundMessage, col(OutboundMessage.id) == InboundMessage.in_reply_to_id)
         .where(InboundMessage.clinic_id == clinic_id, InboundMessage.thread_id == thread_id)
     ).all()
+    automatic = session.exec(
+        select(InboundMessage.received_at, InboundMessage.body, InboundMessage.reply_body).where(
+            InboundMessage.clinic_id == clinic_id,
+            InboundMessage.thread_id == thread_id,
+            col(InboundMessage.reply_body).is_not(None),
+        )
+    ).all()
     return ThreadContext(
         appointment=visit,
         campaign_name=campaign.name if campaign and campaign.clinic_id == clinic_id else None,
         patient_timezone=patient.timezone if patient else None,
         answered={(at, body): sent for at, body, sent in rows},
+        automatic={(at, body): reply for at, body, reply in automatic if reply},
     )
 
 
