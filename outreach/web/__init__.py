@@ -16,6 +16,7 @@ from outreach.web import (
     campaigns,
     clinic,
     library,
+    messages,
     patient_pages,
     queue,
     routes,
@@ -92,6 +93,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes.router)
     app.include_router(admin.router)
     app.include_router(patient_pages.router)
+    app.include_router(messages.router)
     app.include_router(clinic.router)
     app.include_router(library.router)
     app.include_router(campaign_form.router)  # before campaigns: /new and /{id}/edit are not ids or actions
