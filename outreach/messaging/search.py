@@ -64,9 +64,8 @@ def find_messages(
 ) -> list[ListedMessage]:
     """The clinic's texts matching the filter, newest first."""
     query = (
-        select(OutboundMessage, Patient.external_id, Patient.given_name, Patient.family_name, Campaign.name)
+        select(OutboundMessage, Patient.external_id, Patient.given_name, Patient.family_name)
         .join(Patient, col(Patient.id) == OutboundMessage.patient_id)
-        .outerjoin(Campaign, col(Campaign.id) == OutboundMessage.campaign_id)
         .where(OutboundMessage.clinic_id == clinic_id)
     )
     if wanted.status is not None:
@@ -83,6 +82,8 @@ def find_messages(
         query = query.where(col(OutboundMessage.send_at) < end)
     query = query.order_by(col(OutboundMessage.send_at).desc(), col(OutboundMessage.id).desc())
     rows = session.exec(query.offset(offset).limit(limit)).all()
+    ids = {m.campaign_id for m, *_ in rows if m.campaign_id}
+    names = dict(session.exec(select(Campaign.id, Campaign.name).where(col(Campaign.id).in_(ids))).all())
     return [
         ListedMessage(
             id=m.id,
@@ -91,14 +92,14 @@ def find_messages(
             patient_mrn=mrn,
             patient_name=f"{given} {family}".strip(),
             kind=m.kind,
-            campaign=campaign,
+            campaign=names.get(m.campaign_id) if m.campaign_id else None,
             language=m.language,
             status=str(m.status),
             segments=m.segments,
             reason=reason_in_words(m.error_reason),
             body=m.body,
-        )  # fmt: skip
-        for m, mrn, given, family, campaign in rows
+        )
+        for m, mrn, given, family in rows
     ]
 
 

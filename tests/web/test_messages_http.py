@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -16,7 +18,9 @@ from tests.factories import create_clinic, create_key, create_patient
 from tests.web.conftest import sign_in
 
 
-def _text(engine: Engine, patient_id: object, clinic_id: object, *, days_ago: int, **fields: object) -> None:
+def _text(
+    engine: Engine, patient_id: uuid.UUID, clinic_id: uuid.UUID, *, days_ago: int, **fields: Any
+) -> None:
     with session_scope(engine) as session:
         at = utcnow() - timedelta(days=days_ago)
         session.add(
@@ -27,7 +31,7 @@ def _text(engine: Engine, patient_id: object, clinic_id: object, *, days_ago: in
                 language="es",
                 body=f"texto {days_ago}",
                 **fields,
-            )  # fmt: skip
+            )
         )
 
 
