@@ -28,7 +28,7 @@ def left_out(excluded: dict[str, int]) -> str:
 
 
 def fallback_groups(fallbacks: dict[str, int]) -> list[str]:
-    """ "4 texts in English for patients who read Ukrainian (3) or Tagalog (1)", one line per language used."""
+    """One line per language used: "4 texts in English for patients who read Ukrainian (3) or Somali (1)"."""
     by_target: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for pair, n in fallbacks.items():
         wanted, _, used = pair.partition("->")
