@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import String, Uuid, and_, bindparam, insert, literal, update
@@ -28,7 +28,9 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.base import Executable
 from sqlmodel import Session, col, select
 
+from outreach.clinics.hours import next_opening
 from outreach.clinics.models import Clinic
+from outreach.clinics.texts import program_name_for
 from outreach.db import UTCDateTime, time_ordered_id
 from outreach.i18n import SUPPORTED, SystemText, find_urgent, negotiate, render_system
 from outreach.inbox.models import InboundKind, InboundMessage, Priority
@@ -84,6 +86,11 @@ LOOKUP = (
         col(OutboundMessage.campaign_id),
         col(Appointment.id),
         col(Appointment.starts_at),
+        col(Clinic.timezone),
+        col(Clinic.staffed_start),
+        col(Clinic.staffed_end),
+        col(Clinic.staffed_days),
+        col(Clinic.program_names),
     )
     .outerjoin(Patient, and_(col(Patient.clinic_id) == Clinic.id, col(Patient.phone) == _FROM))
     .outerjoin(OutboundMessage, col(OutboundMessage.id) == _NEWEST_SENT)
@@ -157,6 +164,11 @@ class Sender:
     answered_campaign: uuid.UUID | None
     visit_id: uuid.UUID | None
     visit_starts_at: datetime | None
+    clinic_timezone: str = "UTC"
+    staffed_start: time | None = None
+    staffed_end: time | None = None
+    staffed_days: str = ""
+    program_names: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +229,7 @@ def _plan(*, sms: IncomingSms, found: Row[Any] | tuple[Any, ...] | None, now: da
         reply_to=sender.answered_id,
     )
     if not triage.queued:  # handled here; filed on the sender's thread only if they already have one
-        return _act(triage, sender, [store])
+        return _act(triage, sender, [store], now)
     values = upsert_params(
         clinic_id=sender.clinic_id,
         patient_id=sender.patient_id,
@@ -227,7 +239,7 @@ def _plan(*, sms: IncomingSms, found: Row[Any] | tuple[Any, ...] | None, now: da
         campaign_id=sender.answered_campaign,
         now=now,
     )
-    return _act(triage, sender, _queued(values, store))
+    return _act(triage, sender, _queued(values, store), now)
 
 
 def _store(
@@ -310,14 +322,16 @@ _REPLIES = {
 _CARRIER_REQUIRED = (InboundKind.OPTIN, InboundKind.HELP, InboundKind.OPTOUT)
 
 
-def _act(triage: Triage, sender: Sender, writes: list[Write]) -> Plan:
+def _act(triage: Triage, sender: Sender, writes: list[Write], now: datetime) -> Plan:
     kind = triage.kind
     if sender.consent != ConsentStatus.GRANTED and kind not in _CARRIER_REQUIRED:
         return Plan(Received(kind, None), writes)  # no texts to a patient who opted out, but those required
+    language = negotiate(sender.language, clinic_default=sender.clinic_language).language
+    program = program_name_for(name=sender.program_name, names=sender.program_names, language=language)
     values: dict[str, object] = {
         "clinic_name": sender.clinic_name,
         "clinic_phone": sender.clinic_phone,
-        "program_name": sender.program_name,
+        "program_name": program,
         "messages_per_month": MESSAGES_PER_MONTH,
         "emergency_number": sender.emergency_number,
     }
@@ -334,6 +348,13 @@ def _act(triage: Triage, sender: Sender, writes: list[Write]) -> Plan:
         values |= {"appointment_date": sender.visit_starts_at, "appointment_time": sender.visit_starts_at}
     elif kind == InboundKind.CHECKIN_ANSWER and triage.answer == 3:
         text = SystemText.CHECKIN_WORSE_ACK
+    elif kind == InboundKind.MESSAGE:  # outside staffed hours, say when the team will answer
+        opening = next_opening(
+            now=now, tz=sender.clinic_timezone, start=sender.staffed_start, end=sender.staffed_end,
+            days=sender.staffed_days or "",
+        )  # fmt: skip
+        if opening is not None:
+            text, values["reply_by"] = SystemText.RECEIVED_ACK, opening
     if text is None:
         return Plan(Received(kind, None), writes, consent, sender.patient_id)
     rendered = render_system(
