@@ -50,6 +50,15 @@ class PatientUpdate(BaseModel):
     timezone: str | None = Field(default=None, max_length=64)
 
 
+class ConsentPublic(BaseModel):
+    """A patient's current consent in the shape it is given (`ConsentIn`), with when it was recorded;
+    `source` and `recorded_at` are null while nobody has asked."""
+
+    status: ConsentStatus
+    source: str | None = None
+    recorded_at: datetime | None = None
+
+
 class PatientPublic(BaseModel):
     """A patient as the API shows it."""
 
@@ -60,7 +69,7 @@ class PatientPublic(BaseModel):
     phone: str
     language: str
     timezone: str
-    consent: ConsentStatus
+    consent: ConsentPublic
     created_at: datetime
 
 

@@ -303,3 +303,15 @@ def cancel_appointment(
     session.flush()
     cancel_for_appointment(session=session, appointment_id=appointment.id, now=now)
     return appointment
+
+
+def current_consents(*, session: Session, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, ConsentEvent]:
+    """The newest consent ledger entry of each patient that has one."""
+    if not patient_ids:
+        return {}
+    events = session.exec(
+        select(ConsentEvent)
+        .where(col(ConsentEvent.patient_id).in_(patient_ids))
+        .order_by(col(ConsentEvent.recorded_at), col(ConsentEvent.id))
+    ).all()
+    return {event.patient_id: event for event in events}  # the last one written per patient wins
