@@ -9,7 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from outreach import web
-from outreach.api import admin, campaigns, clinic, coordinator, health, patients, simulator, webhooks
+from outreach.api import (
+    admin,
+    campaigns,
+    clinic,
+    coordinator,
+    health,
+    languages,
+    patients,
+    simulator,
+    webhooks,
+)
 from outreach.api import docs as api_docs
 from outreach.api.inbound import InboundWebhook
 from outreach.config import Settings, get_settings
@@ -62,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(clinic.router)
     app.include_router(campaigns.router)
+    app.include_router(languages.router)
     app.include_router(coordinator.router)
     app.include_router(simulator.router)
     app.include_router(webhooks.router)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from outreach import i18n
 from outreach.campaigns.launch import excluded_counts, recipients
 from outreach.campaigns.models import CampaignKind
 from outreach.campaigns.planning import Planner, Recipient
@@ -75,7 +76,17 @@ def preview(
         status=row["status"],
         reason=row["error_reason"],
         fell_back=planner.choose(chosen, patient.language).fell_back,
+        notice=next(iter(_notices(planner, {patient.language})), None) if chosen.template else None,
     )
+
+
+def _notices(planner: Planner, tags: set[str]) -> list[str]:
+    """Review notices for the built-in catalogs these patients' languages would use."""
+    if not any(step.template for step in planner.steps):
+        return []  # the clinic wrote every text itself
+    default = planner.clinic.default_language
+    languages = {i18n.negotiate(tag, clinic_default=default).language for tag in tags}
+    return sorted(notice for language in languages if (notice := i18n.review_notice(language)))
 
 
 def dry_run(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, now: datetime) -> Timeline:
@@ -87,8 +98,10 @@ def dry_run(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, n
     skipped: Counter[str] = Counter()
     fallbacks: Counter[str] = Counter()
     rows = held = segments = 0
+    tags: set[str] = set()
     for batch in recipients(session=session, campaign=planner.campaign, now=now):
         for who in batch:
+            tags.add(who.language)
             for row in planner.rows(who):
                 rows += 1
                 if row["status"] == MessageStatus.SKIPPED.value:
@@ -114,4 +127,5 @@ def dry_run(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, n
         held=held,
         excluded=excluded_counts(session=session, campaign=planner.campaign, now=now),
         fallbacks=dict(fallbacks),
+        notices=_notices(planner, tags),
     )

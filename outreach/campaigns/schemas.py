@@ -114,6 +114,7 @@ class PreviewOut(BaseModel):
     status: str
     reason: str | None
     fell_back: bool
+    notice: str | None = Field(default=None, description='e.g. "Somali: draft translation, not reviewed ..."')
 
 
 class Timeline(BaseModel):
@@ -129,3 +130,4 @@ class Timeline(BaseModel):
     held: int
     excluded: dict[str, int]
     fallbacks: dict[str, int]
+    notices: list[str] = Field(default_factory=list, description="Built-in translations not yet reviewed")

@@ -45,6 +45,8 @@ class Clinic(SQLModel, table=True):
     program_names: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON(), nullable=False, server_default=text("'{}'"))
     )
+    # Send built-in texts only in translations a native speaker reviewed (drafts fall back or hold).
+    require_reviewed_translations: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
