@@ -27,6 +27,8 @@ from outreach.db import engine_for
 from outreach.errors import install_handlers
 from outreach.inbox.receiver import PostgresReceiver, SessionReceiver
 from outreach.redaction import install_access_log_redaction
+from outreach.security import api as security_api
+from outreach.security.limits import install_limits
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -76,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(coordinator.router)
     app.include_router(simulator.router)
     app.include_router(webhooks.router)
+    app.include_router(security_api.router)
     web.install(app)
+    install_limits(app)  # request body sizes and the documented error shape
     app.add_middleware(InboundWebhook)  # last added runs first: Twilio's webhook skips the routing
     return app

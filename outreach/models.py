@@ -10,6 +10,7 @@ from outreach.inbox import models as inbox_models  # noqa: F401  (registers inbo
 from outreach.library import models as library_models  # noqa: F401  (registers the template library)
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, ConsentEvent, Patient
+from outreach.security import models as security_models  # noqa: F401  (registers security tables)
 from outreach.sms.models import SimulatedSms
 
 metadata = SQLModel.metadata

@@ -30,6 +30,7 @@ def make_app() -> Celery:
         task_routes={
             "outreach.scheduler_tick": {"queue": SCHEDULE_QUEUE},
             "outreach.reconcile": {"queue": SCHEDULE_QUEUE},
+            "outreach.retention": {"queue": SCHEDULE_QUEUE},
             "sms.send": {"queue": SEND_QUEUE},
             "sms.send_batch": {"queue": SEND_QUEUE},
         },
@@ -44,6 +45,7 @@ def make_app() -> Celery:
                 "schedule": max(5.0, settings.reconcile_after_s / 4),
                 "options": {"expires": 60},
             },
+            "retention": {"task": "outreach.retention", "schedule": 3600.0, "options": {"expires": 3600}},
         },
         worker_hijack_root_logger=False,
         timezone="UTC",

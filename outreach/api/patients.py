@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, UploadFile
 from sqlmodel import Session
 
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
+from outreach.api.paging import Offset
 from outreach.clinics.models import Role
 from outreach.clinics.service import get_clinic
 from outreach.db import utcnow
@@ -32,7 +33,6 @@ from outreach.patients.schemas import (
 router = APIRouter(prefix="/admin", tags=["patients"], dependencies=[require_role(Role.ADMIN)])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _publics(session: Session, rows: list[Patient]) -> list[PatientPublic]:

@@ -21,6 +21,7 @@ from outreach.errors import Conflict, Invalid
 from outreach.messaging.models import MessageStatus
 from outreach.patients.models import Appointment, AppointmentStatus
 from outreach.patients.service import get_patient
+from outreach.security import spend
 
 
 def _planner(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, now: datetime) -> Planner:
@@ -97,6 +98,7 @@ def dry_run(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, n
     per_language: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     fallbacks: Counter[str] = Counter()
+    day_segments: Counter[str] = Counter()
     rows = held = segments = 0
     tags: set[str] = set()
     for batch in recipients(session=session, campaign=planner.campaign, now=now):
@@ -113,7 +115,9 @@ def dry_run(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, n
                 if row["status"] == MessageStatus.HELD.value:
                     held += 1
                     continue
-                per_day[row["send_at"].astimezone(zone).date().isoformat()] += 1
+                day = row["send_at"].astimezone(zone).date().isoformat()
+                per_day[day] += 1
+                day_segments[day] += row["segments"]
                 per_language[row["language"]] += 1
                 segments += row["segments"]
     return Timeline(
@@ -128,4 +132,5 @@ def dry_run(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, n
         excluded=excluded_counts(session=session, campaign=planner.campaign, now=now),
         fallbacks=dict(fallbacks),
         notices=_notices(planner, tags),
+        over_daily_cap=spend.over_cap(session=session, clinic=planner.clinic, segments_per_day=day_segments),
     )

@@ -35,6 +35,9 @@ class CampaignCreate(BaseModel):
     fallback_policy: FallbackPolicy = FallbackPolicy.FALLBACK
     anchor_date: date | None = Field(default=None, description="Check-ins: e.g. the discharge date")
     steps: list[StepIn] = Field(min_length=1, max_length=10)
+    phi_override_reason: str | None = Field(
+        default=None, min_length=3, max_length=500, description="Keep texts that name a PHI term (audited)"
+    )
 
 
 class StepPublic(BaseModel):
@@ -131,3 +134,7 @@ class Timeline(BaseModel):
     excluded: dict[str, int]
     fallbacks: dict[str, int]
     notices: list[str] = Field(default_factory=list, description="Built-in translations not yet reviewed")
+    over_daily_cap: dict[str, int] = Field(
+        default_factory=dict,
+        description="Days over the clinic's daily segment cap, by how many segments (those texts are held)",
+    )

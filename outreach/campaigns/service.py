@@ -14,10 +14,12 @@ from outreach.campaigns.models import Campaign, CampaignKind, CampaignStatus, Ca
 from outreach.campaigns.planning import APPOINTMENT_PLACEHOLDERS
 from outreach.campaigns.schemas import CampaignCreate, StepIn
 from outreach.clinics.models import Clinic
-from outreach.errors import Conflict, Invalid, NotFound
+from outreach.errors import Conflict, Invalid
 from outreach.messaging.models import CAMPAIGN_PAUSED, MessageStatus, OutboundMessage
+from outreach.security import phi
+from outreach.sms.base import MAX_BODY_CHARS
+from outreach.tenancy import get_owned
 
-MAX_BODY_CHARS = 1600  # Twilio's limit for one message body
 DEFAULT_TEMPLATE = {
     CampaignKind.REMINDER: i18n.TemplateKey.APPOINTMENT_REMINDER,
     CampaignKind.CHECKIN: i18n.TemplateKey.CHECKIN_POST_VISIT,
@@ -91,7 +93,14 @@ def _check_content(*, clinic: Clinic, kind: CampaignKind, step: StepIn, where: s
     return str(key)
 
 
-def create_campaign(*, session: Session, clinic: Clinic, data: CampaignCreate, now: datetime) -> Campaign:
+def create_campaign(
+    *,
+    session: Session,
+    clinic: Clinic,
+    data: CampaignCreate,
+    now: datetime,
+    actor_key_id: uuid.UUID | None = None,
+) -> Campaign:
     """Add a draft campaign after checking that every step can fire and every text is allowed."""
     campaign = Campaign(
         clinic_id=clinic.id,
@@ -101,7 +110,9 @@ def create_campaign(*, session: Session, clinic: Clinic, data: CampaignCreate, n
         anchor_date=data.anchor_date,
         created_at=now,
     )
-    steps = _checked_steps(clinic=clinic, campaign=campaign, data=data, now=now)
+    steps = _checked_steps(
+        session=session, clinic=clinic, campaign=campaign, data=data, now=now, actor_key_id=actor_key_id
+    )
     session.add(campaign)
     session.flush()
     session.add_all(steps)
@@ -110,13 +121,29 @@ def create_campaign(*, session: Session, clinic: Clinic, data: CampaignCreate, n
 
 
 def _checked_steps(
-    *, clinic: Clinic, campaign: Campaign, data: CampaignCreate, now: datetime
+    *,
+    session: Session,
+    clinic: Clinic,
+    campaign: Campaign,
+    data: CampaignCreate,
+    now: datetime,
+    actor_key_id: uuid.UUID | None,
 ) -> list[CampaignStep]:
     steps = []
     for position, step in enumerate(data.steps, start=1):
         where = f"steps.{position - 1}"
         _check_timing(kind=data.kind, step=step, where=where, now=now)
         template = _check_content(clinic=clinic, kind=data.kind, step=step, where=where)
+        for language, text in (step.bodies or {}).items():
+            phi.check_text(
+                session=session,
+                clinic_id=clinic.id,
+                text=text,
+                language=language,
+                field=f"{where}.bodies.{language}",
+                override_reason=data.phi_override_reason,
+                key_id=actor_key_id,
+            )
         fields = step.model_dump(exclude={"template", "bodies"})
         steps.append(CampaignStep(campaign_id=campaign.id, position=position, template=template, **fields))
         steps[-1].bodies = dict(step.bodies or {})
@@ -124,13 +151,21 @@ def _checked_steps(
 
 
 def replace_draft(
-    *, session: Session, clinic: Clinic, campaign_id: uuid.UUID, data: CampaignCreate, now: datetime
+    *,
+    session: Session,
+    clinic: Clinic,
+    campaign_id: uuid.UUID,
+    data: CampaignCreate,
+    now: datetime,
+    actor_key_id: uuid.UUID | None = None,
 ) -> Campaign:
     """Change a draft campaign (name, kind, policy, every step) after the same checks as creating one."""
     campaign = get_campaign(session=session, clinic_id=clinic.id, campaign_id=campaign_id)
     if campaign.status != CampaignStatus.DRAFT:
         raise Conflict(f"only a draft campaign can be changed (this one is {campaign.status})")
-    steps = _checked_steps(clinic=clinic, campaign=campaign, data=data, now=now)
+    steps = _checked_steps(
+        session=session, clinic=clinic, campaign=campaign, data=data, now=now, actor_key_id=actor_key_id
+    )
     campaign.name, campaign.kind = data.name.strip(), data.kind
     campaign.fallback_policy, campaign.anchor_date = data.fallback_policy, data.anchor_date
     session.add(campaign)
@@ -144,10 +179,7 @@ def replace_draft(
 
 def get_campaign(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
     """One of the clinic's campaigns."""
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None or campaign.clinic_id != clinic_id:
-        raise NotFound("campaign")
-    return campaign
+    return get_owned(session, Campaign, campaign_id, clinic_id=clinic_id, name="campaign")
 
 
 def get_steps(*, session: Session, campaign_id: uuid.UUID) -> list[CampaignStep]:

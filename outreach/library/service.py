@@ -16,10 +16,11 @@ from sqlmodel import Session, col, select
 
 from outreach import i18n
 from outreach.campaigns.models import CampaignKind
-from outreach.campaigns.service import MAX_BODY_CHARS, check_text
+from outreach.campaigns.service import check_text
 from outreach.clinics.models import Clinic
 from outreach.errors import Invalid, NotFound
 from outreach.library.models import TemplateText
+from outreach.sms.base import MAX_BODY_CHARS
 
 
 @dataclass(frozen=True, slots=True)
