@@ -12,12 +12,16 @@ from rich.console import Console
 from outreach import demo as demo_data
 from outreach import devrun, listening
 from outreach.auth import mint_key
+from outreach.cli_settings import cli_settings as _settings
+from outreach.cli_settings import err
 from outreach.clinics.models import Clinic, Role
 from outreach.clinics.service import create_clinic as create
-from outreach.config import ConfigError, Settings, load_settings
+from outreach.config import ConfigError
 from outreach.db import engine_for, session_scope
 from outreach.errors import Invalid
+from outreach.fhir.cli import fhir_app
 from outreach.listening import carry_port, local_url
+from outreach.reports.cli import report_app
 
 # The server stack, Celery and the importer are imported inside the commands that need them (each marked
 # `noqa: PLC0415`): they are slow imports, and `outreach --help` or `outreach key` should not pay for them.
@@ -25,21 +29,9 @@ from outreach.listening import carry_port, local_url
 app = typer.Typer(help="outreach: multilingual SMS patient outreach.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(fhir_app, name="fhir")
+app.add_typer(report_app, name="report")
 console = Console()
-err = Console(stderr=True, soft_wrap=True)  # one line per error, whatever the terminal width
-
-
-def _settings(*, migrate: bool = False) -> Settings:
-    """Settings that can work, and a reachable database; otherwise one clear line and exit 2."""
-    try:
-        settings = load_settings()
-        devrun.check_database(settings)
-        if migrate:
-            devrun.migrate(settings)
-    except ConfigError as exc:
-        err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-    return settings
 
 
 @db_app.command("upgrade")

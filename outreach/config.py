@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     reconcile_after_s: int = Field(default=300, ge=1)
     max_send_attempts: int = Field(default=5, ge=1, le=20)
 
+    # Outcome report (outreach/reports/stats.py): reply window, and the disparity flag's rule.
+    report_reply_days: int = Field(default=7, ge=1, le=90)
+    report_flag_threshold_pp: float = Field(default=10.0, gt=0, le=100)
+    report_min_group_size: int = Field(default=30, ge=11, le=100_000)
+
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:
         if not self.database_url:

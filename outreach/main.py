@@ -14,9 +14,11 @@ from outreach.api import (
     campaigns,
     clinic,
     coordinator,
+    fhir,
     health,
     languages,
     patients,
+    reports,
     simulator,
     webhooks,
 )
@@ -73,7 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patients.router)
     app.include_router(admin.router)
     app.include_router(clinic.router)
+    app.include_router(fhir.router)
     app.include_router(campaigns.router)
+    app.include_router(reports.router)
     app.include_router(languages.router)
     app.include_router(coordinator.router)
     app.include_router(simulator.router)

@@ -30,6 +30,7 @@ def make_app() -> Celery:
         task_routes={
             "outreach.scheduler_tick": {"queue": SCHEDULE_QUEUE},
             "outreach.reconcile": {"queue": SCHEDULE_QUEUE},
+            "outreach.fhir_sync": {"queue": SCHEDULE_QUEUE},
             "outreach.retention": {"queue": SCHEDULE_QUEUE},
             "sms.send": {"queue": SEND_QUEUE},
             "sms.send_batch": {"queue": SEND_QUEUE},
@@ -40,6 +41,7 @@ def make_app() -> Celery:
                 "schedule": settings.scheduler_interval_s,
                 "options": {"expires": settings.scheduler_interval_s * 2},
             },
+            "fhir-sync": {"task": "outreach.fhir_sync", "schedule": 900.0, "options": {"expires": 600}},
             "reconcile-unknown": {
                 "task": "outreach.reconcile",
                 "schedule": max(5.0, settings.reconcile_after_s / 4),

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from outreach.config import get_settings
 from outreach.db import engine_for, session_scope, utcnow
+from outreach.fhir.periodic import sync_and_write_back
 from outreach.messaging import dispatch
 from outreach.security.retention import purge
 from workers.celery_app import SEND_QUEUE, app
@@ -39,6 +40,12 @@ def send_sms(message_id: str, segments: int | None = None) -> str:
 def send_batch(message_ids: list[str], segments: list[int]) -> dict[str, int]:
     """Send several texts, each at most once; a redelivered batch skips the ones already taken."""
     return dispatch.send_batch([(UUID(mid), count) for mid, count in zip(message_ids, segments, strict=True)])
+
+
+@app.task(name="outreach.fhir_sync", ignore_result=True)
+def fhir_sync() -> int:
+    """Sync every clinic with a FHIR server (each under its own lock), then write back what is due."""
+    return sync_and_write_back()
 
 
 @app.task(name="outreach.retention", ignore_result=True)

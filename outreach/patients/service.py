@@ -13,6 +13,7 @@ from outreach.campaigns.changes import cancel_for_appointment, plan_new_appointm
 from outreach.clinics.models import Clinic
 from outreach.errors import Conflict, Invalid
 from outreach.messaging.service import cancel_unsent
+from outreach.patients.attributes import ATTRIBUTES, stored_race
 from outreach.patients.models import Appointment, AppointmentStatus, ConsentEvent, ConsentStatus, Patient
 from outreach.patients.schemas import PatientCreate, PatientUpdate
 from outreach.patients.validation import FieldError, normalize_phone, validate_timezone
@@ -66,6 +67,14 @@ def _refuse_shared_phone(
         )
 
 
+def _set_attributes(patient: Patient, data: PatientCreate | PatientUpdate, names: set[str]) -> None:
+    """Copy the named optional attributes (already validated by the schema) onto the patient."""
+    for name in ATTRIBUTES:
+        if name in names:
+            value = getattr(data, name)
+            setattr(patient, name, stored_race(value) if name == "race" else value)
+
+
 def create_patient(*, session: Session, clinic: Clinic, data: PatientCreate, now: datetime) -> Patient:
     """Add a patient to the clinic, recording consent in the ledger when given."""
     phone, language, timezone = _checked_fields(clinic=clinic, data=data)
@@ -86,6 +95,7 @@ def create_patient(*, session: Session, clinic: Clinic, data: PatientCreate, now
         created_at=now,
         updated_at=now,
     )
+    _set_attributes(patient, data, set(ATTRIBUTES))
     session.add(patient)
     session.flush()
     if data.consent is not None:
@@ -173,7 +183,7 @@ def list_patients_upcoming(
 def update_patient(
     *, session: Session, clinic: Clinic, patient_id: uuid.UUID, data: PatientUpdate, now: datetime
 ) -> Patient:
-    """Change a patient's name, phone, language or time zone (validated like a new patient)."""
+    """Change a patient's name, phone, language, time zone or attributes (validated like a new patient)."""
     patient = get_patient(session=session, clinic_id=clinic.id, patient_id=patient_id)
     merged = PatientCreate(
         external_id=patient.external_id,
@@ -188,6 +198,7 @@ def update_patient(
         _refuse_shared_phone(session=session, clinic_id=clinic.id, phone=phone, patient_id=patient.id)
     patient.given_name, patient.family_name = merged.given_name, merged.family_name
     patient.phone, patient.language, patient.timezone = phone, language, timezone
+    _set_attributes(patient, data, data.model_fields_set)
     patient.updated_at = now
     session.add(patient)
     session.flush()

@@ -19,6 +19,7 @@ from outreach.web import (
     messages,
     patient_pages,
     queue,
+    reports,
     routes,
     simulator,
     thread_actions,
@@ -98,6 +99,7 @@ def install(app: FastAPI) -> None:
     app.include_router(library.router)
     app.include_router(campaign_form.router)  # before campaigns: /new and /{id}/edit are not ids or actions
     app.include_router(campaigns.router)
+    app.include_router(reports.router)
     app.include_router(simulator.router)
     app.include_router(queue.router)
     app.include_router(threads.router)

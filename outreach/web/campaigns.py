@@ -32,6 +32,7 @@ from outreach.web.deps import (
     render,
     role_required,
 )
+from outreach.web.reports import campaign_summary
 
 router = APIRouter(prefix=f"{PREFIX}/admin/campaigns", include_in_schema=False)
 PAGE_SIZE = 50
@@ -124,6 +125,9 @@ def campaign_page(
         "chosen": {"patient": patient, "step": step},
         "preview": shown,
         "preview_problem": problem,
+        "outcomes": campaign_summary(
+            db=db, settings=settings, clinic_id=viewer.clinic.id, campaign_id=campaign.id, draft=draft
+        ),
     }
     return render(request, "campaign.html", context, settings=settings)
 
