@@ -27,7 +27,7 @@ from bench._support import peak_rss_mb, psycopg_dsn, temp_database
 from outreach.auth import mint_key
 from outreach.clinics.models import ApiKey, Role
 from outreach.clinics.service import create_clinic
-from outreach.db import engine_for, session_scope
+from outreach.db import engine_for, reader, session_scope
 from outreach.i18n import SUPPORTED
 from outreach.inbox import coordinator_queue as queue
 from outreach.inbox.models import PRIORITY_RANK, Priority
@@ -148,7 +148,7 @@ def main(argv: list[str]) -> dict[str, object]:
 
         def page(filters: queue.Filters, cursor: str | None = None) -> Callable[[], object]:
             def call() -> object:
-                with Session(engine) as session:
+                with Session(reader(engine)) as session:  # a GET's session, as the API opens it
                     return queue.list_threads(
                         session=session,
                         clinic_id=clinic_id,

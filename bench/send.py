@@ -21,7 +21,7 @@ import redis
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
-from bench._support import process_peak_rss_mb, temp_database
+from bench._support import CpuMeter, process_peak_rss_mb, temp_database
 from fakes.twilio import FakeTwilio
 from outreach.db import engine_for, session_scope
 from outreach.messaging.models import MessageStatus, OutboundMessage
@@ -128,6 +128,7 @@ def main(argv: list[str]) -> dict[str, object]:
         ]
         procs.append(_start(["scheduler"], env, Path(tmp) / "beat.log"))
         clock.sleep(4)  # let the workers connect before the clock starts
+        meters = [CpuMeter(proc.pid) for proc in procs]
         started = clock.perf_counter()
         with session_scope(engine_for(url)) as session:
             session.execute(update(OutboundMessage).values(send_at=datetime.now(UTC) - timedelta(seconds=1)))
@@ -136,6 +137,7 @@ def main(argv: list[str]) -> dict[str, object]:
             clock.sleep(0.1)
         elapsed = clock.perf_counter() - started
         rss = max(process_peak_rss_mb(p.pid) for p in procs[:-1])
+        cpu = [meter.seconds()[0] for meter in meters]  # each process with its children
         for proc in procs:
             proc.terminate()
         for proc in procs:
@@ -156,6 +158,9 @@ def main(argv: list[str]) -> dict[str, object]:
         "duplicates": duplicates,
         "lost": args.messages - sent,
         "worker_peak_rss_mb": rss,
+        # CPU the send workers spent per text sent (the scheduler's claim apart), over the timed span.
+        "worker_cpu_ms_per_msg": round(sum(cpu[:-1]) * 1000 / max(sent, 1), 3),
+        "scheduler_cpu_ms_per_msg": round(cpu[-1] * 1000 / max(sent, 1), 3),
     }
 
 

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     sender_rate_per_s: float | None = Field(default=None, ge=1, le=10000)
 
     scheduler_interval_s: float = Field(default=2.0, gt=0)
+    # Launched campaigns' texts are written to the outbox at least this long before their time.
+    materialize_ahead_s: int = Field(default=6 * 3600, ge=60)
     claim_batch_size: int = Field(default=500, ge=1, le=10000)
     stale_sending_after_s: int = Field(default=300, ge=1)
     requeue_after_s: int = Field(default=120, ge=1)

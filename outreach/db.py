@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -82,7 +84,52 @@ def make_engine(url: str) -> Engine:
     # Room for every sender thread of a worker (16 by default) and the API's busy moments without
     # overflow: an overflow connection is closed when it is returned, and opening one costs PostgreSQL a
     # new backend process. Connections are opened only as they are first needed.
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
+    # No ping before every checkout (a round trip per request). A connection the server has closed (a
+    # restart, an idle timeout) has its goodbye waiting on the socket, which a zero-timeout poll sees;
+    # one idle for a while is pinged too (a firewall drops silently). Either way a dead connection is
+    # replaced before use: the pool retries the checkout on DisconnectionError.
+    engine = create_engine(url, pool_size=20, max_overflow=20, pool_recycle=3600)
+    event.listen(engine, "checkin", _note_idle)
+    event.listen(engine, "checkout", _check_alive)
+    return engine
+
+
+IDLE_PING_S = 30.0  # a connection unused this long may have been dropped without a word
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _check_alive(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    if dbapi_connection.closed:
+        raise DisconnectionError("connection closed")
+    readable, _, _ = select.select([dbapi_connection.pgconn.socket], [], [], 0)
+    if readable:  # nothing is due on an idle connection: the server said goodbye (or the socket broke)
+        raise DisconnectionError("the server closed this connection")
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < IDLE_PING_S:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except Exception as exc:  # any failure here means this connection cannot serve the request
+        raise DisconnectionError("connection lost while idle") from exc
+
+
+def reader(engine: Engine) -> Engine:
+    """The same pool, for work that only reads: no BEGIN and ROLLBACK round trips around it.
+
+    Each statement sees the data committed when it starts (autocommit), which is what a page or an API
+    read shows anyway; anything that writes uses `engine` and its transaction.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    return _readers.setdefault(engine, engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
+_readers: dict[Engine, Engine] = {}
 
 
 @lru_cache(maxsize=8)

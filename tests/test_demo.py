@@ -9,7 +9,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from outreach.auth import authenticate
-from outreach.campaigns.launch import launch
+from outreach.campaigns import materialize
+from outreach.campaigns.launch import get_launch, launch
+from outreach.campaigns.launch import report as report_of
 from outreach.campaigns.models import Campaign, CampaignStatus, Enrollment
 from outreach.clinics.models import ApiKey, Clinic, Role
 from outreach.db import session_scope, utcnow
@@ -55,8 +57,11 @@ def test_the_demo_campaign_launched_now_texts_every_phone_within_minutes(engine:
     assert seed.campaign is not None
     launched_at = utcnow() + timedelta(seconds=60)  # the newcomer takes a minute to find the button
     with session_scope(engine) as session:
-        report = launch(
-            session=session, clinic_id=seed.clinic.id, campaign_id=seed.campaign.id, now=launched_at
+        launch(session=session, clinic_id=seed.clinic.id, campaign_id=seed.campaign.id, now=launched_at)
+    materialize.run(engine=engine, now=launched_at)  # the worker's first window, with the default lookahead
+    with Session(engine) as session:
+        report = report_of(
+            get_launch(session=session, clinic_id=seed.clinic.id, campaign_id=seed.campaign.id)
         )
     assert (report.scheduled, report.skipped) == (10, {})
     with Session(engine) as session:

@@ -11,6 +11,7 @@ from outreach.config import get_settings
 
 SCHEDULE_QUEUE = "schedule"
 SEND_QUEUE = "send"
+MATERIALIZE_EVERY_S = 2.0
 
 
 def make_app() -> Celery:
@@ -31,6 +32,7 @@ def make_app() -> Celery:
             "outreach.scheduler_tick": {"queue": SCHEDULE_QUEUE},
             "outreach.reconcile": {"queue": SCHEDULE_QUEUE},
             "outreach.fhir_sync": {"queue": SCHEDULE_QUEUE},
+            "outreach.materialize": {"queue": SCHEDULE_QUEUE},
             "outreach.retention": {"queue": SCHEDULE_QUEUE},
             "sms.send": {"queue": SEND_QUEUE},
             "sms.send_batch": {"queue": SEND_QUEUE},
@@ -42,6 +44,12 @@ def make_app() -> Celery:
                 "options": {"expires": settings.scheduler_interval_s * 2},
             },
             "fhir-sync": {"task": "outreach.fhir_sync", "schedule": 900.0, "options": {"expires": 600}},
+            # A launch's first window starts within seconds; later windows come about hourly.
+            "materialize-launches": {
+                "task": "outreach.materialize",
+                "schedule": max(settings.scheduler_interval_s, MATERIALIZE_EVERY_S),
+                "options": {"expires": max(settings.scheduler_interval_s, MATERIALIZE_EVERY_S) * 2},
+            },
             "reconcile-unknown": {
                 "task": "outreach.reconcile",
                 "schedule": max(5.0, settings.reconcile_after_s / 4),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
+from outreach.campaigns import materialize as materializer
 from outreach.config import get_settings
 from outreach.db import engine_for, session_scope, utcnow
 from outreach.fhir.periodic import sync_and_write_back
@@ -22,6 +24,14 @@ def _enqueue(batch: dispatch.Batch) -> None:
     # Ids and segment counts only: no phone number or text ever goes through the broker.
     ids, segments = [str(mid) for mid, _ in batch], [count for _, count in batch]
     send_batch.apply_async((ids, segments), queue=SEND_QUEUE)
+
+
+@app.task(name="outreach.materialize", ignore_result=True)
+def materialize() -> int:
+    """Write launched campaigns' texts to the outbox a window ahead of their time."""
+    settings = get_settings()
+    ahead = timedelta(seconds=settings.materialize_ahead_s)
+    return materializer.run(engine=engine_for(settings.database_url), now=utcnow(), ahead=ahead)
 
 
 @app.task(name="outreach.reconcile", ignore_result=True)

@@ -94,11 +94,22 @@ def dry_run(campaign_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
     )
 
 
-@router.post("/campaigns/{campaign_id}/launch", summary="Write the campaign's texts to the outbox")
+@router.post(
+    "/campaigns/{campaign_id}/launch",
+    status_code=202,
+    summary="Launch: recorded at once; a worker writes the texts ahead of their time",
+)
 def launch_campaign(campaign_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> LaunchReport:
-    return launch.launch(
+    record = launch.launch(
         session=session, clinic_id=principal.clinic_id, campaign_id=campaign_id, now=utcnow()
     )
+    return launch.report(record)
+
+
+@router.get("/campaigns/{campaign_id}/launch", summary="A launch's progress: patients planned, rows written")
+def launch_progress(campaign_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> LaunchReport:
+    record = launch.get_launch(session=session, clinic_id=principal.clinic_id, campaign_id=campaign_id)
+    return launch.report(record)
 
 
 @router.post("/campaigns/{campaign_id}/pause", summary="Hold the campaign's unsent texts")

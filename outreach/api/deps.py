@@ -13,9 +13,10 @@ from sqlmodel import Session
 from outreach.auth import Principal, authenticate
 from outreach.clinics.models import Role
 from outreach.config import Settings
-from outreach.db import session_scope
+from outreach.db import reader, session_scope
 from outreach.security import audit, ratelimit
 
+_READS = frozenset({"GET", "HEAD"})
 _bearer = HTTPBearer(auto_error=False, description="An outreach API key: `Authorization: Bearer ok_…`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key in X-API-Key")
 
@@ -34,8 +35,12 @@ async def get_engine(request: Request) -> Engine:
 
 
 def get_session(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
-    """One unit of work per request: committed when the handler returns, rolled back if it raises."""
-    with session_scope(engine) as session:
+    """One unit of work per request: committed when the handler returns, rolled back if it raises.
+
+    A GET only reads (and adds its audit row): it runs without a transaction, so no BEGIN/ROLLBACK
+    round trips.
+    """
+    with session_scope(reader(engine) if request.method in _READS else engine) as session:
         yield session
         audit.record_request(request.scope, session)  # who read or changed which patient's data
 

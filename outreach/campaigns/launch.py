@@ -1,8 +1,8 @@
-"""Launching a campaign: every enrolled patient's rows planned and written to the outbox in one transaction.
+"""Launching a campaign: a durable launch record written at once; the texts follow from a worker.
 
-Patients (and, for reminders, their upcoming visits) come from one query read in chunks, are planned in
-memory with cached send times and texts, and are written with PostgreSQL COPY (executemany on SQLite).
-The whole launch runs in the caller's transaction, so a launch that fails part-way leaves no rows behind.
+The request only locks the draft, marks it launched and records the launch, in the caller's transaction
+(all or nothing). `materialize.py` writes the texts a window ahead of their time, with the helpers here:
+the outbox COPY (executemany on SQLite) and the recipients and exclusions the dry run shares.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -20,12 +21,11 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, func, select
 
 from outreach.campaigns.enrollment import can_text, exclusion_reason, has_upcoming
-from outreach.campaigns.models import Campaign, CampaignKind, CampaignStatus, Enrollment
-from outreach.campaigns.planning import Planner, Recipient
+from outreach.campaigns.models import Campaign, CampaignKind, CampaignLaunch, CampaignStatus, Enrollment
+from outreach.campaigns.planning import Recipient
 from outreach.campaigns.schemas import LaunchReport
-from outreach.campaigns.service import get_campaign, get_steps
-from outreach.clinics.models import Clinic
-from outreach.errors import Conflict
+from outreach.campaigns.service import get_campaign
+from outreach.errors import Conflict, NotFound
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.patients.models import Appointment, AppointmentStatus, Patient
 
@@ -90,9 +90,14 @@ def recipients(
         )
     else:
         query = query.order_by(col(Patient.id))
-    result = session.connection().execute(query, execution_options={"yield_per": chunk})
-    for part in result.partitions():
-        yield [Recipient(*row) for row in part]
+    conn = session.connection()
+    raw = conn.connection.driver_connection if conn.dialect.name == "postgresql" else None
+    # A read-only request runs in autocommit; a server-side cursor needs a transaction of its own.
+    scope = raw.transaction() if raw is not None and raw.autocommit else nullcontext()
+    with scope:
+        result = conn.execute(query, execution_options={"yield_per": chunk})
+        for part in result.partitions():
+            yield [Recipient(*row) for row in part]
 
 
 def _outcome(row: dict[str, Any]) -> str:
@@ -125,30 +130,41 @@ def write_rows(conn: Connection, rows: Iterable[dict[str, Any]]) -> Counter[str]
 
 
 def launch(
-    *, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, now: datetime, chunk: int = CHUNK
-) -> LaunchReport:
-    """Write one outbox row per patient per send of every step; all or nothing."""
+    *, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, now: datetime
+) -> CampaignLaunch:
+    """Launch a draft campaign: record it, all or nothing; a worker writes its texts (`materialize.py`)."""
     campaign = get_campaign(session=session, clinic_id=clinic_id, campaign_id=campaign_id)
     # A second launch of the same campaign waits here, then finds it launched.
     session.refresh(campaign, with_for_update=True)
     if campaign.status != CampaignStatus.DRAFT:
         raise Conflict(f"the campaign was already launched (it is {campaign.status})")
-    clinic = session.get_one(Clinic, clinic_id)
-    planner = Planner(
-        clinic=clinic, campaign=campaign, steps=get_steps(session=session, campaign_id=campaign.id), now=now
-    )
-    conn = session.connection()
-    statuses: Counter[str] = Counter()
-    for batch in recipients(session=session, campaign=campaign, now=now, chunk=chunk):
-        statuses.update(write_rows(conn, (row for who in batch for row in planner.rows(who))))
     campaign.status, campaign.launched_at = CampaignStatus.LAUNCHED, now
-    session.add(campaign)
+    record = CampaignLaunch(campaign_id=campaign.id, clinic_id=clinic_id, launched_at=now, updated_at=now)
+    session.add_all([campaign, record])
     session.flush()
-    skipped = {k.split(":", 1)[1]: v for k, v in statuses.items() if k.startswith("skipped:")}
-    log.info("campaign %s launched: %s", campaign.id, dict(statuses))
+    log.info("campaign %s launched", campaign.id)
+    return record
+
+
+def get_launch(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID) -> CampaignLaunch:
+    """A campaign's launch record and its progress (NotFound before launch)."""
+    campaign = get_campaign(session=session, clinic_id=clinic_id, campaign_id=campaign_id)
+    record = session.exec(select(CampaignLaunch).where(CampaignLaunch.campaign_id == campaign.id)).first()
+    if record is None:
+        raise NotFound("launch")
+    return record
+
+
+def report(record: CampaignLaunch) -> LaunchReport:
+    """What a launch has written so far, with its progress."""
     return LaunchReport(
-        scheduled=statuses[MessageStatus.SCHEDULED.value],
-        skipped=skipped,
-        held=statuses[MessageStatus.HELD.value],
-        excluded=excluded_counts(session=session, campaign=campaign, now=now),
+        status=str(record.status),
+        launched_at=record.launched_at,
+        written_until=record.materialized_until,
+        patients_planned=record.patients_planned,
+        rows_written=record.rows_written,
+        scheduled=record.scheduled,
+        skipped=dict(record.skipped),
+        held=record.held,
+        excluded=dict(record.excluded),
     )

@@ -80,3 +80,41 @@ class Enrollment(SQLModel, table=True):
     campaign_id: uuid.UUID = Field(foreign_key="campaign.id", index=True)
     patient_id: uuid.UUID = Field(foreign_key="patient.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class LaunchStatus(StrEnum):
+    """A launch's progress: recorded, its first window being written, then caught up as time passes."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    LIVE = "live"
+    DONE = "done"  # every text the plan can ever give has been written (or the campaign was cancelled)
+
+
+class CampaignLaunch(SQLModel, table=True):
+    """The durable record of a launch and how far its texts have been written to the outbox.
+
+    Texts are written ahead of their time in windows of target time: `materialized_until` is the end of
+    the last finished window; a window being written keeps `window_until` and the cursor (the last
+    visit, by start and id, or the last patient written), committed with each chunk of rows, so a
+    worker that stops resumes there.
+    """
+
+    __tablename__ = "campaign_launch"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    campaign_id: uuid.UUID = Field(foreign_key="campaign.id", unique=True)
+    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)
+    status: LaunchStatus = Field(default=LaunchStatus.QUEUED, sa_type=String(16))
+    launched_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    materialized_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    window_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    cursor: uuid.UUID | None = Field(default=None)
+    cursor_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    patients_planned: int = Field(default=0)
+    rows_written: int = Field(default=0)
+    scheduled: int = Field(default=0)
+    held: int = Field(default=0)
+    skipped: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON(), nullable=False))
+    excluded: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON(), nullable=False))

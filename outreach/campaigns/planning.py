@@ -53,8 +53,19 @@ class Choice:
 class Planner:
     """Plans the outbox rows of one campaign for one moment (`now`)."""
 
-    def __init__(self, *, clinic: Clinic, campaign: Campaign, steps: Sequence[CampaignStep], now: datetime):
+    def __init__(
+        self,
+        *,
+        clinic: Clinic,
+        campaign: Campaign,
+        steps: Sequence[CampaignStep],
+        now: datetime,
+        launched_at: datetime | None = None,
+    ):
         self.clinic, self.campaign, self.steps, self.now = clinic, campaign, list(steps), now
+        # A check-in series without an anchor date starts on the day of the launch, however late its
+        # texts are written.
+        self.launched_at = launched_at or now
         # A clinic with equal start and end keeps no quiet hours (QuietHours refuses that window).
         off = clinic.quiet_start == clinic.quiet_end
         self.quiet = None if off else timing.QuietHours(start=clinic.quiet_start, end=clinic.quiet_end)
@@ -102,7 +113,9 @@ class Planner:
             offset = timedelta(minutes=step.offset_minutes)
             return [timing.reminder_target(appointment_start=who.starts_at, offset=offset)]
         if self.kind == CampaignKind.CHECKIN:
-            anchor_day = self.campaign.anchor_date or self.now.astimezone(ZoneInfo(who.timezone)).date()
+            anchor_day = (
+                self.campaign.anchor_date or self.launched_at.astimezone(ZoneInfo(who.timezone)).date()
+            )
             return timing.checkin_series(
                 anchor=datetime.combine(anchor_day, _NOON, tzinfo=ZoneInfo(who.timezone)),
                 tz=who.timezone,
@@ -137,6 +150,14 @@ class Planner:
         choice = self.choose(step, who.language)
         for target in self.targets(step, who):
             yield self._row(step=step, who=who, choice=choice, target=target)
+
+    def rows_between(self, who: Recipient, start: datetime | None, end: datetime) -> Iterator[dict[str, Any]]:
+        """The rows whose target moment (before quiet hours move it) is in [start, end)."""
+        for step in self.steps:
+            choice = self.choose(step, who.language)
+            for target in self.targets(step, who):
+                if (start is None or target >= start) and target < end:
+                    yield self._row(step=step, who=who, choice=choice, target=target)
 
     def _row(self, *, step: CampaignStep, who: Recipient, choice: Choice, target: datetime) -> dict[str, Any]:
         planned = self.plan(

@@ -89,12 +89,19 @@ class EnrollReport(BaseModel):
 
 
 class LaunchReport(BaseModel):
-    """What a launch wrote to the outbox."""
+    """A launch and what it has written to the outbox so far (texts are written a window ahead of time)."""
 
+    status: str = Field(description="queued, running (first window), live (caught up), done")
+    launched_at: datetime
+    written_until: datetime | None = Field(
+        description="texts meant for before this moment are in the outbox; later ones follow as time passes"
+    )
+    patients_planned: int = Field(description="patients (for reminders: their visits) planned so far")
+    rows_written: int
     scheduled: int
-    skipped: dict[str, int]
+    skipped: dict[str, int] = Field(description="rows written as skipped, by reason")
     held: int
-    excluded: dict[str, int]
+    excluded: dict[str, int] = Field(description="enrolled patients left out, by reason")
 
 
 class PreviewIn(BaseModel):

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, Text
+from sqlalchemy import Column, ColumnElement, Index, String, Text, literal_column, text
 from sqlmodel import Field, SQLModel
 
 from outreach.db import UTCDateTime, time_ordered_id, utcnow
@@ -28,6 +28,18 @@ class MessageStatus(StrEnum):
 
 
 UNSENT = (MessageStatus.SCHEDULED, MessageStatus.QUEUED)
+_DUE = text("status = 'scheduled'")
+_IN_FLIGHT = text("status IN ('queued', 'sending', 'unknown')")
+_HAS_VISIT = text("appointment_id IS NOT NULL")
+
+
+def status_is(status: MessageStatus) -> ColumnElement[bool]:
+    """`status = '<value>'` in the SQL text: a prepared statement's generic plan keeps the partial index."""
+    return literal_column("outbound_message.status", String()) == literal_column(
+        f"'{status.value}'", String()
+    )
+
+
 # error_reason of rows held while their campaign is paused (resume releases exactly these).
 CAMPAIGN_PAUSED = "campaign_paused"
 
@@ -36,7 +48,25 @@ class OutboundMessage(SQLModel, table=True):
     """One text to one patient, with the language actually used and its segment count."""
 
     __tablename__ = "outbound_message"
-    __table_args__ = (Index("ix_outbound_message_status_send_at", "status", "send_at"),)
+    # Partial indexes for the claim and change paths: due rows by time, in-flight rows by last touch, a
+    # visit's reminders by step. Rows that are done (sent, delivered, skipped...) are in none of them.
+    __table_args__ = (
+        Index("ix_outbound_message_due", "send_at", postgresql_where=_DUE, sqlite_where=_DUE),
+        Index(
+            "ix_outbound_message_in_flight",
+            "status",
+            "updated_at",
+            postgresql_where=_IN_FLIGHT,
+            sqlite_where=_IN_FLIGHT,
+        ),
+        Index(
+            "ix_outbound_message_visit_step",
+            "appointment_id",
+            "step_id",
+            postgresql_where=_HAS_VISIT,
+            sqlite_where=_HAS_VISIT,
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=time_ordered_id, primary_key=True)
     clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)
@@ -48,7 +78,7 @@ class OutboundMessage(SQLModel, table=True):
     # campaign models (workers) must still be able to write this table.
     campaign_id: uuid.UUID | None = Field(default=None, index=True)
     step_id: uuid.UUID | None = Field(default=None)
-    appointment_id: uuid.UUID | None = Field(default=None, index=True)
+    appointment_id: uuid.UUID | None = Field(default=None)
     send_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     status: MessageStatus = Field(default=MessageStatus.SCHEDULED, sa_type=String(16))
     language: str = Field(max_length=35)

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from outreach.db import session_scope
-from outreach.messaging.models import MessageStatus, OutboundMessage
+from outreach.messaging.models import MessageStatus, OutboundMessage, status_is
 from outreach.messaging.sender import SendPolicy
 from outreach.messaging.status import apply_status
 from outreach.patients.models import Patient
@@ -42,7 +42,7 @@ def reconcile_unknown(
             select(OutboundMessage.id, OutboundMessage.created_at, OutboundMessage.body, Patient.phone)
             .join(Patient, col(Patient.id) == OutboundMessage.patient_id)
             .where(
-                OutboundMessage.status == MessageStatus.UNKNOWN,
+                status_is(MessageStatus.UNKNOWN),
                 col(OutboundMessage.updated_at) < now - older_than,
             )
             .limit(limit)

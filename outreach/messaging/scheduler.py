@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from outreach.campaigns.models import Campaign, CampaignStatus
 from outreach.clinics.models import Clinic
-from outreach.messaging.models import CAMPAIGN_PAUSED, MessageStatus, OutboundMessage
+from outreach.messaging.models import CAMPAIGN_PAUSED, MessageStatus, OutboundMessage, status_is
 from outreach.messaging.quiet_hours import next_allowed
 from outreach.patients.models import Appointment, AppointmentStatus, ConsentStatus, Patient
 from outreach.security import spend
@@ -30,7 +30,7 @@ def claim_due(*, session: Session, now: datetime, limit: int) -> list[tuple[uuid
     _settle_before_claim(session=session, now=now)
     due = (
         select(OutboundMessage.id)
-        .where(col(OutboundMessage.status) == MessageStatus.SCHEDULED, col(OutboundMessage.send_at) <= now)
+        .where(status_is(MessageStatus.SCHEDULED), col(OutboundMessage.send_at) <= now)
         .order_by(col(OutboundMessage.send_at))
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -52,7 +52,7 @@ def _settle_before_claim(*, session: Session, now: datetime) -> None:
     Checked again here, not only when things change, because a change can commit between planning and
     sending (a STOP, a visit cancelled in the clinic's schedule, a campaign paused mid-run).
     """
-    due = (col(OutboundMessage.status) == MessageStatus.SCHEDULED, col(OutboundMessage.send_at) <= now)
+    due = (status_is(MessageStatus.SCHEDULED), col(OutboundMessage.send_at) <= now)
     no_consent = select(Patient.id).where(
         (col(Patient.consent) != ConsentStatus.GRANTED) | col(Patient.undeliverable_reason).is_not(None)
     )
@@ -124,7 +124,7 @@ def requeue_stranded(
     stranded = (
         select(OutboundMessage.id)
         .where(
-            col(OutboundMessage.status) == MessageStatus.QUEUED,
+            status_is(MessageStatus.QUEUED),
             col(OutboundMessage.updated_at) < now - older_than,
         )
         .limit(limit)
@@ -144,7 +144,7 @@ def mark_stale_sending_unknown(*, session: Session, now: datetime, older_than: t
     result = session.execute(
         update(OutboundMessage)
         .where(
-            col(OutboundMessage.status) == MessageStatus.SENDING,
+            status_is(MessageStatus.SENDING),
             col(OutboundMessage.updated_at) < now - older_than,
         )
         .values(status=MessageStatus.UNKNOWN, error_reason="no answer from the gateway", updated_at=now)

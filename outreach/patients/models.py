@@ -6,10 +6,12 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Date, String, UniqueConstraint
+from sqlalchemy import Column, Date, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from outreach.db import UTCDateTime, new_id, utcnow
+
+_UPCOMING = text("status <> 'cancelled'")
 
 
 class ConsentStatus(StrEnum):
@@ -69,6 +71,13 @@ class ConsentEvent(SQLModel, table=True):
 
 class Appointment(SQLModel, table=True):
     """A visit on the clinic's schedule; reminders are timed from `starts_at`."""
+
+    # Upcoming visits by start: a launch window reads the visits whose reminders fall in it.
+    __table_args__ = (
+        Index(
+            "ix_appointment_upcoming", "starts_at", "id", postgresql_where=_UPCOMING, sqlite_where=_UPCOMING
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)

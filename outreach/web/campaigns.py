@@ -15,7 +15,7 @@ from outreach.campaigns import enrollment, launch, preview
 from outreach.campaigns import figures as delivery
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import CampaignStatus
-from outreach.campaigns.schemas import EnrollIn
+from outreach.campaigns.schemas import EnrollIn, LaunchReport
 from outreach.clinics.models import Role
 from outreach.db import utcnow
 from outreach.demo import is_demo_campaign
@@ -118,6 +118,7 @@ def campaign_page(
         "steps": campaigns.get_steps(session=db, campaign_id=campaign.id),
         "timeline": timeline,
         "figures": figures[campaign.id],
+        "progress": None if draft else _progress(db, viewer, campaign.id),
         "enrolled": delivery.enrolled_counts(session=db, campaign_ids=[campaign.id]).get(campaign.id, 0),
         "patients": patients.list_patients(
             session=db, clinic_id=viewer.clinic.id, language=None, consent=None, limit=200, offset=0
@@ -142,9 +143,18 @@ def _enroll_all(db: Session, viewer: Viewer, campaign_id: uuid.UUID) -> str:
     )
 
 
+def _progress(db: Session, viewer: Viewer, campaign_id: uuid.UUID) -> LaunchReport | None:
+    try:
+        return launch.report(
+            launch.get_launch(session=db, clinic_id=viewer.clinic.id, campaign_id=campaign_id)
+        )
+    except DomainError:
+        return None
+
+
 def _launch(db: Session, viewer: Viewer, campaign_id: uuid.UUID) -> str:
-    report = launch.launch(session=db, clinic_id=viewer.clinic.id, campaign_id=campaign_id, now=utcnow())
-    return f"Launched: {report.scheduled} texts scheduled, {sum(report.skipped.values())} skipped."
+    launch.launch(session=db, clinic_id=viewer.clinic.id, campaign_id=campaign_id, now=utcnow())
+    return "Launched: the texts are being written to the outbox; this page shows how far."
 
 
 def _pause(db: Session, viewer: Viewer, campaign_id: uuid.UUID) -> str:

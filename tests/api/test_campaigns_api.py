@@ -10,7 +10,9 @@ from fastapi.testclient import TestClient
 from freezegun import freeze_time
 from sqlalchemy.engine import Engine
 
-from tests.campaigns.support import book, outbox
+from outreach.campaigns import materialize
+from outreach.db import utcnow
+from tests.campaigns.support import WHOLE_PLAN, book, outbox
 from tests.factories import auth, create_clinic, create_key, create_patient
 
 REMINDER = {
@@ -48,10 +50,16 @@ def test_create_enroll_preview_dry_run_launch_pause_resume(client: TestClient, e
     assert timeline["scheduled"] == 4
     assert timeline["per_language"] == {"es": 2, "zh-Hant": 2}
 
-    launched = client.post(f"{base}/launch", headers=headers).json()
-    assert launched["scheduled"] == 4
-    assert len(outbox(engine, uuid.UUID(campaign["id"]))) == 4
+    assert client.get(f"{base}/launch", headers=headers).status_code == 404  # no launch yet
+    launched = client.post(f"{base}/launch", headers=headers)
+    assert launched.status_code == 202
+    assert (launched.json()["status"], launched.json()["rows_written"]) == ("queued", 0)
     assert client.post(f"{base}/launch", headers=headers).status_code == 409
+    materialize.advance(engine=engine, campaign_id=uuid.UUID(campaign["id"]), now=utcnow(), ahead=WHOLE_PLAN)
+    progress = client.get(f"{base}/launch", headers=headers).json()
+    assert (progress["status"], progress["patients_planned"], progress["scheduled"]) == ("live", 2, 4)
+    assert progress["excluded"] == {}
+    assert len(outbox(engine, uuid.UUID(campaign["id"]))) == 4
 
     assert client.post(f"{base}/pause", headers=headers).json() == {"held": 4}
     assert client.get(base, headers=headers).json()["status"] == "paused"
@@ -128,7 +136,11 @@ def test_launch_at_a_frozen_moment_skips_past_sends_and_respects_quiet_hours(
     with freeze_time("2026-06-01T12:00:00Z"):
         campaign = client.post("/admin/campaigns", headers=headers, json={**REMINDER, "steps": steps}).json()
         client.post(f"/admin/campaigns/{campaign['id']}/enroll", headers=headers, json={"all": True})
-        launched = client.post(f"/admin/campaigns/{campaign['id']}/launch", headers=headers).json()
+        client.post(f"/admin/campaigns/{campaign['id']}/launch", headers=headers)
+        materialize.advance(
+            engine=engine, campaign_id=uuid.UUID(campaign["id"]), now=utcnow(), ahead=WHOLE_PLAN
+        )
+        launched = client.get(f"/admin/campaigns/{campaign['id']}/launch", headers=headers).json()
 
     assert launched["skipped"] == {"past": 1}
     assert launched["scheduled"] == 2

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from outreach.campaigns import enrollment, launch, service
+from outreach.campaigns import enrollment, launch, materialize, service
 from outreach.campaigns.models import Campaign
 from outreach.campaigns.schemas import CampaignCreate, EnrollIn, EnrollReport, LaunchReport
 from outreach.clinics.models import Clinic
@@ -35,12 +35,25 @@ def enroll(engine: Engine, campaign: Campaign, *, now: datetime, **how: Any) -> 
         )
 
 
-def launch_now(engine: Engine, campaign: Campaign, *, now: datetime, chunk: int = 5000) -> LaunchReport:
-    """Launch in its own transaction."""
+# A lookahead past every visit and series in these tests: the worker writes the whole plan at once.
+WHOLE_PLAN = timedelta(days=400)
+
+
+def launch_now(
+    engine: Engine, campaign: Campaign, *, now: datetime, chunk: int = 5000, ahead: timedelta = WHOLE_PLAN
+) -> LaunchReport:
+    """Launch in its own transaction, then let the worker write the texts up to `ahead`."""
     with session_scope(engine) as session:
-        return launch.launch(
-            session=session, clinic_id=campaign.clinic_id, campaign_id=campaign.id, now=now, chunk=chunk
-        )
+        launch.launch(session=session, clinic_id=campaign.clinic_id, campaign_id=campaign.id, now=now)
+    return materialize_now(engine, campaign, now=now, chunk=chunk, ahead=ahead)
+
+
+def materialize_now(
+    engine: Engine, campaign: Campaign, *, now: datetime, chunk: int = 5000, ahead: timedelta = WHOLE_PLAN
+) -> LaunchReport:
+    """Run the worker's materialisation for one campaign at `now`; return its launch's progress."""
+    materialize.advance(engine=engine, campaign_id=campaign.id, now=now, ahead=ahead, chunk=chunk)
+    return progress(engine, campaign)
 
 
 def outbox(engine: Engine, campaign_id: uuid.UUID) -> list[OutboundMessage]:
@@ -71,3 +84,15 @@ def book(
             now=now or starts_at - timedelta(days=30),
         )
         return visit.id
+
+
+def materialize_one_chunk(session: Session, campaign_id: uuid.UUID, *, now: datetime, chunk: int) -> None:
+    """One committed chunk of the worker's materialisation, as if the worker then stopped."""
+    materialize.write_chunk(session, campaign_id, now=now, ahead=WHOLE_PLAN, chunk=chunk)
+
+
+def progress(engine: Engine, campaign: Campaign) -> LaunchReport:
+    """The campaign's launch progress as the API shows it."""
+    with Session(engine) as session:
+        record = launch.get_launch(session=session, clinic_id=campaign.clinic_id, campaign_id=campaign.id)
+        return launch.report(record)

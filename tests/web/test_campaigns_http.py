@@ -7,12 +7,13 @@ from httpx import Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from outreach.campaigns import preview
+from outreach.campaigns import materialize, preview
 from outreach.campaigns.models import Campaign, CampaignStatus
 from outreach.clinics.models import Role
 from outreach.db import utcnow
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Patient
+from tests.campaigns.support import WHOLE_PLAN
 from tests.factories import create_clinic, create_key
 from tests.web.conftest import csrf_of, demo_clinic, reminder_campaign, sign_in
 
@@ -40,8 +41,13 @@ def test_draft_shows_the_timeline_then_launch_schedules_it(web_client: TestClien
     assert "Haitian Creole" in page.text
     assert "Haitian Creole: draft translation, not reviewed by a native speaker" in page.text
     launched = _post(web_client, url, f"{url}/launch")
-    assert "Launched: 10 texts scheduled" in launched.text
+    assert "Launched: the texts are being written" in launched.text
     assert "Timeline preview" not in launched.text
+    assert '<th scope="row">Progress</th><td>Queued</td>' in launched.text
+    materialize.run(engine=engine, now=utcnow(), ahead=WHOLE_PLAN)  # what the worker does next
+    page = web_client.get(url).text
+    assert '<th scope="row">Texts written</th><td class="num">10</td>' in page
+    assert '<th scope="row">Patients planned</th><td class="num">10</td>' in page
     with Session(engine) as session:
         assert session.get_one(Campaign, campaign.id).status == CampaignStatus.LAUNCHED
         rows = session.exec(select(OutboundMessage).where(OutboundMessage.campaign_id == campaign.id)).all()
