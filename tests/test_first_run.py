@@ -16,7 +16,9 @@ from sqlmodel import Session, select
 
 from outreach import listening
 from outreach.auth import authenticate, mint_key
-from outreach.campaigns.launch import launch
+from outreach.campaigns import materialize
+from outreach.campaigns.launch import get_launch, launch
+from outreach.campaigns.launch import report as report_of
 from outreach.clinics.models import Clinic, Role
 from outreach.config import Settings
 from outreach.db import session_scope, utcnow
@@ -62,7 +64,13 @@ def test_send_the_demo_now_works_long_after_start(engine: Engine) -> None:
     with session_scope(engine) as session:
         clinic = session.get_one(Clinic, seed.clinic.id)
         first = send_demo_now(session=session, clinic=clinic, campaign=seed.campaign, now=later)
-        report = launch(session=session, clinic_id=clinic.id, campaign_id=seed.campaign.id, now=later)
+        launch(session=session, clinic_id=clinic.id, campaign_id=seed.campaign.id, now=later)
+    materialize.run(engine=engine, now=later)  # the launch worker's first window
+    with Session(engine) as session:
+        found = get_launch(session=session, clinic_id=seed.clinic.id, campaign_id=seed.campaign.id)
+        report = report_of(found)
+            get_launch(session=session, clinic_id=seed.clinic.id, campaign_id=seed.campaign.id)
+        )
     assert (report.scheduled, report.skipped) == (10, {})
     with Session(engine) as session:
         rows = session.exec(select(OutboundMessage).where(OutboundMessage.campaign_id == seed.campaign.id))

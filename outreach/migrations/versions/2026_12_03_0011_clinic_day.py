@@ -6,7 +6,7 @@ the program name the HELP answer uses, per language; and on each inbound text, t
 by itself (it was sent as TwiML and kept nowhere).
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-03 06:40:00.000000
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import outreach.db
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
