@@ -69,8 +69,6 @@ def test_send_the_demo_now_works_long_after_start(engine: Engine) -> None:
     with Session(engine) as session:
         found = get_launch(session=session, clinic_id=seed.clinic.id, campaign_id=seed.campaign.id)
         report = report_of(found)
-            get_launch(session=session, clinic_id=seed.clinic.id, campaign_id=seed.campaign.id)
-        )
     assert (report.scheduled, report.skipped) == (10, {})
     with Session(engine) as session:
         rows = session.exec(select(OutboundMessage).where(OutboundMessage.campaign_id == seed.campaign.id))
