@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from outreach import demo as demo_data
-from outreach import devrun
+from outreach import devrun, listening
 from outreach.auth import mint_key
 from outreach.cli_settings import cli_settings as _settings
 from outreach.cli_settings import err
@@ -20,6 +20,7 @@ from outreach.config import ConfigError, Settings
 from outreach.db import engine_for, session_scope
 from outreach.errors import Invalid
 from outreach.fhir.cli import fhir_app
+from outreach.listening import carry_port, local_url
 from outreach.reports.cli import report_app
 
 # The server stack, Celery and the importer are imported inside the commands that need them (each marked
@@ -62,6 +63,8 @@ def serve(
     """Serve the HTTP API (migrates first in dev mode)."""
     from outreach.serving import serve as serve_app  # noqa: PLC0415
 
+    url = local_url(host, port)
+    carry_port(host=host, port=port)
     settings = _settings(migrate=True)
     try:
         devrun.require_current_schema(settings)
@@ -71,15 +74,19 @@ def serve(
     from outreach.observability.logs import dict_config  # noqa: PLC0415
 
     logging: dict[str, object] = {"log_config": dict_config()} if settings.log_format == "json" else {}
-    serve_app(
-        "outreach.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        **logging,
-    )
+    listening.record(settings, url)
+    try:
+        serve_app(
+            "outreach.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            **logging,
+        )
+    finally:
+        listening.forget(settings, url)
 
 
 @app.command()
@@ -114,7 +121,7 @@ def demo() -> None:
     settings = _settings(migrate=True)
     with session_scope(engine_for(settings.database_url)) as session:
         seeded = demo_data.seed_demo(session=session)
-    demo_data.print_demo(console, seeded, base_url="http://127.0.0.1:8000")
+    demo_data.print_demo(console, seeded, base_url=listening.serving_url(settings))
 
 
 @app.command("create-clinic")
@@ -142,6 +149,28 @@ def create_clinic(
         err.print(f"[bold red]outreach:[/] {exc.field}: {exc.reason}", highlight=False)
         raise typer.Exit(2) from None
     console.print(str(clinic.id))
+
+
+@app.command()
+def clinics() -> None:
+    """List the clinics with their ids (what `create-key --clinic` and `import-patients --clinic` take)."""
+    from sqlmodel import col, func, select  # noqa: PLC0415
+
+    from outreach.patients.models import Patient  # noqa: PLC0415
+
+    settings = _settings()
+    with session_scope(engine_for(settings.database_url)) as session:
+        counts = dict(
+            session.exec(select(Patient.clinic_id, func.count()).group_by(col(Patient.clinic_id))).all()
+        )
+        found = session.exec(select(Clinic).order_by(Clinic.name)).all()
+        if not found:
+            console.print("no clinics yet: `outreach create-clinic NAME` or `outreach demo`")
+        for clinic in found:
+            patients = counts.get(clinic.id, 0)
+            console.print(
+                f"{clinic.id}  {clinic.name}  ({patients} patients)", highlight=False, soft_wrap=True
+            )
 
 
 @app.command("create-key")
@@ -209,6 +238,7 @@ def import_patients(
 @app.command()
 def up(port: int = 8000) -> None:
     """Migrate, seed the demo, and run the API, a worker and the scheduler together (Ctrl-C stops all)."""
+    carry_port(host="127.0.0.1", port=port)  # the worker and scheduler inherit it too
     settings = _settings(migrate=True)
     with session_scope(engine_for(settings.database_url)) as session:
         seeded = demo_data.seed_demo(session=session)

@@ -12,6 +12,7 @@ from outreach import web
 from outreach.api import (
     admin,
     campaigns,
+    clinic,
     coordinator,
     fhir,
     health,
@@ -23,6 +24,7 @@ from outreach.api import (
     simulator,
     webhooks,
 )
+from outreach.api import docs as api_docs
 from outreach.api.inbound import InboundWebhook
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="outreach",
         summary="Multilingual SMS patient outreach: reminders, check-ins and a care-coordinator reply queue.",
         version="0.1.0",
+        docs_url=None,  # served by api.docs with local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -73,10 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.receiver = SessionReceiver(engine, stop_scope=settings.stop_scope)
     app.state.accounts = AccountTokens(settings=settings, engine=engine)  # who signs webhooks
     install_handlers(app)
+    api_docs.install(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(patients.router)
     app.include_router(admin.router)
+    app.include_router(clinic.router)
     app.include_router(fhir.router)
     app.include_router(campaigns.router)
     app.include_router(senders.router)

@@ -72,6 +72,11 @@ _SENDER_COLUMNS: list[Label[Any]] = [
     col(OutboundMessage.campaign_id).label("answered_campaign"),
     col(Appointment.id).label("visit_id"),
     col(Appointment.starts_at).label("visit_starts_at"),
+    col(Clinic.timezone).label("clinic_timezone"),
+    col(Clinic.staffed_start).label("staffed_start"),
+    col(Clinic.staffed_end).label("staffed_end"),
+    col(Clinic.staffed_days).label("staffed_days"),
+    col(Clinic.program_names).label("program_names"),
 ]
 LOOKUP = (
     core_select(*_SENDER_COLUMNS)
@@ -98,6 +103,7 @@ STORE = insert(InboundMessage).values(
     received_at=_NOW,
     thread_id=THREAD_ID,
     in_reply_to_id=bindparam("m_reply_to", type_=Uuid()),
+    reply_body=bindparam("m_reply"),
 )
 CONFIRM_VISIT = (
     update(Appointment)
@@ -137,8 +143,9 @@ def sender_of(row: Sequence[Any] | None) -> Sender | None:
     return None if row is None else Sender(**dict(zip(_SENDER_FIELDS, row, strict=True)))
 
 
-def store_params(text: StoredText) -> dict[str, Any]:
-    """`STORE`'s parameters: the text, and the key of the thread it is filed on if there is one."""
+def store_params(text: StoredText, reply: str | None = None) -> dict[str, Any]:
+    """`STORE`'s parameters: the text, what outreach answered by itself (kept so staff can read it), and
+    the key of the thread it is filed on if there is one."""
     triage = text.triage
     return {
         "m_id": time_ordered_id(),
@@ -154,6 +161,7 @@ def store_params(text: StoredText) -> dict[str, Any]:
         "m_priority": triage.priority.value,
         "m_phrase": triage.phrase,
         "m_reply_to": text.reply_to,
+        "m_reply": reply,
         "now": text.at,
         **thread_key_params(clinic_id=text.clinic_id, patient_id=text.patient_id, phone=text.sms.from_phone),
     }
@@ -170,7 +178,7 @@ def writes(decided: Plan) -> list[Write]:
     A text for a person: its thread first, so the text is filed on it, then any reopen event; a replayed
     SID fails at the text and rolls the thread's change back with it.
     """
-    store = Write(STORE, store_params(decided.store))
+    store = Write(STORE, store_params(decided.store, decided.received.reply))
     if decided.thread is None:
         out = [store]
     else:

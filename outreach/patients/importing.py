@@ -110,7 +110,9 @@ def _rejection(line: int, exc: Exception) -> RejectedRow:
         field = ".".join(str(p) for p in err["loc"]) or "record"
         value = err.get("input")
         shown = "" if isinstance(value, dict) else f"'{value}': "
-        return RejectedRow(line=line, field=field, reason=f"{shown}{err['msg']}")
+        return RejectedRow(
+            line=line, field=field, reason=f"{shown}{str(err['msg']).removeprefix('Value error, ')}"
+        )
     return RejectedRow(line=line, field="record", reason=str(exc))
 
 

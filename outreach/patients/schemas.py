@@ -64,6 +64,15 @@ class PatientUpdate(BaseModel):
     interpreter_needed: bool | None = Field(default=None, repr=False)
 
 
+class ConsentPublic(BaseModel):
+    """A patient's current consent in the shape it is given (`ConsentIn`), with when it was recorded;
+    `source` and `recorded_at` are null while nobody has asked."""
+
+    status: ConsentStatus
+    source: str | None = None
+    recorded_at: datetime | None = None
+
+
 class PatientPublic(BaseModel):
     """A patient as the API shows it."""
 
@@ -74,7 +83,7 @@ class PatientPublic(BaseModel):
     phone: str
     language: str
     timezone: str
-    consent: ConsentStatus
+    consent: ConsentPublic
     birth_date: date | None = Field(default=None, repr=False)
     sex: str | None = Field(default=None, repr=False)
     race: list[str] | None = Field(default=None, repr=False)
