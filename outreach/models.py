@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 from outreach.campaigns import models as campaign_models  # noqa: F401  (registers campaign tables)
 from outreach.clinics.models import ApiKey, Clinic
 from outreach.inbox import models as inbox_models  # noqa: F401  (registers inbox tables)
+from outreach.journeys import models as journey_models  # noqa: F401  (registers journey tables)
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, ConsentEvent, Patient
 from outreach.sms.models import SimulatedSms

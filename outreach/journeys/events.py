@@ -1,0 +1,116 @@
+"""Recording patients' events (from the API, an import or the FHIR import) and what they start.
+
+`record_patient_events` is the one entry point for every source: it resolves each event's patient within
+the clinic, records the new events (the same patient, kind and moment once, however often it comes, also
+from two imports at once) and starts the journeys the clinic's rules call for, set-based: a few
+statements per batch whatever its size. It flushes; the caller commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from outreach.db import time_ordered_id, utcnow
+from outreach.journeys import series
+from outreach.journeys.enroll import enroll_events
+from outreach.journeys.models import EventKind, PatientEvent
+from outreach.journeys.schemas import RecordReport
+from outreach.patients.models import Patient
+
+_ID_CHUNK = 5000  # patients looked up per statement (SQLite's bound-parameter limit)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One event to record: its patient (by id, or by the clinic's MRN), kind and moment."""
+
+    kind: EventKind
+    occurred_at: datetime
+    patient_id: uuid.UUID | None = None
+    external_id: str | None = None  # the patient's MRN, when the source does not know our id
+    location: str | None = None
+    visit_type: str | None = None
+    source: str = "api"
+
+
+def _resolve(
+    session: Session, clinic_id: uuid.UUID, events: Sequence[EventRecord]
+) -> tuple[list[uuid.UUID | None], list[str]]:
+    """Each event's patient id within the clinic (None when not found), and the errors by position."""
+    ids = sorted({e.patient_id for e in events if e.patient_id is not None})
+    mrns = sorted({e.external_id for e in events if e.patient_id is None and e.external_id})
+    known: set[uuid.UUID] = set()
+    by_mrn: dict[str, uuid.UUID] = {}
+    mine = col(Patient.clinic_id) == clinic_id
+    for start in range(0, len(ids), _ID_CHUNK):
+        part = ids[start : start + _ID_CHUNK]
+        query = select(col(Patient.id)).where(mine, series.among(session, col(Patient.id), part))
+        known.update(session.execute(query).scalars())
+    for start in range(0, len(mrns), _ID_CHUNK):
+        part_mrns = mrns[start : start + _ID_CHUNK]
+        query2 = select(col(Patient.external_id), col(Patient.id)).where(
+            mine, col(Patient.external_id).in_(part_mrns)
+        )
+        by_mrn.update(dict(session.execute(query2)))
+    found: list[uuid.UUID | None] = []
+    errors: list[str] = []
+    for n, event in enumerate(events):
+        pid = event.patient_id if event.patient_id in known else by_mrn.get(event.external_id or "")
+        if event.patient_id is not None and event.patient_id not in known:
+            pid = None
+        if pid is None:
+            errors.append(f"{n}: patient not found")
+        elif event.occurred_at.tzinfo is None:
+            pid = None
+            errors.append(f"{n}.occurred_at: needs a time zone offset")
+        found.append(pid)
+    return found, errors
+
+
+def record_patient_events(
+    session: Session, clinic_id: uuid.UUID, events: Sequence[EventRecord], *, now: datetime | None = None
+) -> RecordReport:
+    """Record a clinic's patient events and start the journeys its rules call for (flushes, no commit)."""
+    now = now or utcnow()
+    patients, errors = _resolve(session, clinic_id, events)
+    rows = [
+        {
+            "id": time_ordered_id(),
+            "clinic_id": clinic_id,
+            "patient_id": pid,
+            "kind": event.kind.value,
+            "occurred_at": event.occurred_at.astimezone(UTC),
+            "location": event.location,
+            "visit_type": event.visit_type,
+            "source": event.source[:40],
+            "created_at": now,
+            "updated_at": now,
+        }
+        for event, pid in zip(events, patients, strict=True)
+        if pid is not None
+    ]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(PatientEvent).on_conflict_do_nothing().returning(col(PatientEvent.id))
+    new: list[uuid.UUID] = []
+    for start in range(0, len(rows), _ID_CHUNK):
+        part = rows[start : start + _ID_CHUNK]
+        new.extend(session.execute(stmt, part).scalars())
+    started, restarted, excluded = enroll_events(session, new, now) if new else (0, 0, Counter())
+    session.flush()
+    return RecordReport(
+        recorded=len(new),
+        duplicates=len(rows) - len(new),
+        journeys_started=started,
+        journeys_restarted=restarted,
+        not_enrolled=dict(excluded),
+        errors=errors,
+        event_ids=new,
+    )
