@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from outreach import web
-from outreach.api import admin, campaigns, coordinator, health, patients, simulator, webhooks
+from outreach.api import admin, campaigns, coordinator, health, journeys, patients, simulator, webhooks
 from outreach.api.inbound import InboundWebhook
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for
@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(campaigns.router)
     app.include_router(coordinator.router)
+    app.include_router(journeys.router)
+    app.include_router(journeys.coordinator_router)
     app.include_router(simulator.router)
     app.include_router(webhooks.router)
     web.install(app)

@@ -12,6 +12,7 @@ from outreach.config import get_settings
 SCHEDULE_QUEUE = "schedule"
 SEND_QUEUE = "send"
 MATERIALIZE_EVERY_S = 2.0
+JOURNEYS_EVERY_S = 300.0  # call tasks for silent journeys: minutes matter little against a 24-hour grace
 
 
 def make_app() -> Celery:
@@ -32,6 +33,7 @@ def make_app() -> Celery:
             "outreach.scheduler_tick": {"queue": SCHEDULE_QUEUE},
             "outreach.reconcile": {"queue": SCHEDULE_QUEUE},
             "outreach.materialize": {"queue": SCHEDULE_QUEUE},
+            "outreach.journeys": {"queue": SCHEDULE_QUEUE},
             "sms.send": {"queue": SEND_QUEUE},
             "sms.send_batch": {"queue": SEND_QUEUE},
         },
@@ -46,6 +48,11 @@ def make_app() -> Celery:
                 "task": "outreach.materialize",
                 "schedule": max(settings.scheduler_interval_s, MATERIALIZE_EVERY_S),
                 "options": {"expires": max(settings.scheduler_interval_s, MATERIALIZE_EVERY_S) * 2},
+            },
+            "journeys-follow-through": {
+                "task": "outreach.journeys",
+                "schedule": JOURNEYS_EVERY_S,
+                "options": {"expires": JOURNEYS_EVERY_S * 2},
             },
             "reconcile-unknown": {
                 "task": "outreach.reconcile",

@@ -8,6 +8,7 @@ from uuid import UUID
 from outreach.campaigns import materialize as materializer
 from outreach.config import get_settings
 from outreach.db import engine_for, utcnow
+from outreach.journeys import follow as journeys_follow
 from outreach.messaging import dispatch
 from workers.celery_app import SEND_QUEUE, app
 
@@ -30,6 +31,12 @@ def materialize() -> int:
     settings = get_settings()
     ahead = timedelta(seconds=settings.materialize_ahead_s)
     return materializer.run(engine=engine_for(settings.database_url), now=utcnow(), ahead=ahead)
+
+
+@app.task(name="outreach.journeys", ignore_result=True)
+def follow_journeys() -> dict[str, int]:
+    """End journeys of patients who opted out; put call tasks in the queue for unanswered check-ins."""
+    return journeys_follow.run(engine=engine_for(get_settings().database_url), now=utcnow())
 
 
 @app.task(name="outreach.reconcile", ignore_result=True)
