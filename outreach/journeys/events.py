@@ -59,7 +59,7 @@ def _resolve(
         query2 = select(col(Patient.external_id), col(Patient.id)).where(
             mine, col(Patient.external_id).in_(part_mrns)
         )
-        by_mrn.update(dict(session.execute(query2)))
+        by_mrn.update({mrn: pid for mrn, pid in session.execute(query2).all()})  # noqa: C416
     found: list[uuid.UUID | None] = []
     errors: list[str] = []
     for n, event in enumerate(events):
@@ -67,10 +67,10 @@ def _resolve(
         if event.patient_id is not None and event.patient_id not in known:
             pid = None
         if pid is None:
-            errors.append(f"{n}: patient not found")
+            errors.append(f"events.{n}: patient not found in this clinic")
         elif event.occurred_at.tzinfo is None:
             pid = None
-            errors.append(f"{n}.occurred_at: needs a time zone offset")
+            errors.append(f"events.{n}.occurred_at: needs a time zone offset")
         found.append(pid)
     return found, errors
 

@@ -86,7 +86,8 @@ def test_a_rule_for_one_ward_and_patients_without_consent_are_left_out(engine: E
     left_out = discharge(engine, clinic, unasked.id, at, now=NOW, location="Cardiology")
     assert (left_out.recorded, left_out.journeys_started) == (1, 0)
     assert left_out.not_enrolled == {"consent_unknown": 1}
-    assert journeys(engine, surgical.id) == [] and journeys(engine, unasked.id) == []
+    assert journeys(engine, surgical.id) == []
+    assert journeys(engine, unasked.id) == []
 
 
 def test_a_late_discharge_starts_from_the_next_send_that_can_still_go(engine: Engine) -> None:
@@ -103,7 +104,7 @@ def test_a_late_discharge_starts_from_the_next_send_that_can_still_go(engine: En
     day = datetime(2026, 5, 22, 10, 0, tzinfo=UTC)
     assert skipped == [datetime(2026, 5, 24, 9, 0, tzinfo=UTC), day + timedelta(days=7)]
     assert scheduled == [day + timedelta(days=7 * n) for n in range(2, 7)]
-    assert all(r.error_reason.startswith("past") for r in rows if r.status == MessageStatus.SKIPPED)
+    assert all((r.error_reason or "").startswith("past") for r in rows if r.status == MessageStatus.SKIPPED)
 
 
 def test_a_new_discharge_restarts_the_series(engine: Engine) -> None:
@@ -120,8 +121,9 @@ def test_a_new_discharge_restarts_the_series(engine: Engine) -> None:
     old = texts(engine, first.id, live=False)
     # the first series' texts before the readmission stay; every later one is cancelled
     later = [r for r in old if r.send_at > readmitted + timedelta(hours=1)]
-    assert later and all(r.status == MessageStatus.CANCELLED for r in later)
-    assert [r.send_at for r in texts(engine, second.id)][0] == readmitted + timedelta(hours=48)
+    assert later
+    assert all(r.status == MessageStatus.CANCELLED for r in later)
+    assert next(r.send_at for r in texts(engine, second.id)) == readmitted + timedelta(hours=48)
 
 
 def test_without_restart_a_new_discharge_leaves_the_running_series_alone(engine: Engine) -> None:
@@ -133,4 +135,5 @@ def test_without_restart_a_new_discharge_leaves_the_running_series_alone(engine:
     report = discharge(engine, clinic, patient.id, later, now=later + timedelta(hours=1))
     assert (report.recorded, report.journeys_started, report.journeys_restarted) == (1, 0, 0)
     (only,) = journeys(engine, patient.id)
-    assert only.status == JourneyStatus.ACTIVE and len(texts(engine, only.id)) == 7
+    assert only.status == JourneyStatus.ACTIVE
+    assert len(texts(engine, only.id)) == 7

@@ -35,10 +35,17 @@ def _reply(engine: Engine, patient: Patient, at: datetime) -> None:
     with session_scope(engine) as session:
         session.add(
             InboundMessage(
-                provider_sid=f"SM{at.timestamp():.0f}", clinic_id=patient.clinic_id, patient_id=patient.id,
-                from_phone=patient.phone, to_phone="+12025550100", body="1", language="en",
-                kind=InboundKind.CHECKIN_ANSWER, answer=1, received_at=at,
-            )  # fmt: skip
+                provider_sid=f"SM{at.timestamp():.0f}",
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                from_phone=patient.phone,
+                to_phone="+12025550100",
+                body="1",
+                language="en",
+                kind=InboundKind.CHECKIN_ANSWER,
+                answer=1,
+                received_at=at,
+            )
         )
 
 
@@ -99,7 +106,9 @@ def test_an_opt_out_ends_the_journey_and_no_window_writes_more(engine: Engine) -
     assert all(r.status == MessageStatus.CANCELLED for r in texts(engine, journey.id, live=False))
 
 
-def test_a_coordinator_ends_the_patients_journey_from_their_thread(engine: Engine, client: TestClient) -> None:
+def test_a_coordinator_ends_the_patients_journey_from_their_thread(
+    engine: Engine, client: TestClient
+) -> None:
     clinic, _, journey, rows = _silent_patient(engine)
     for row in rows[:2]:
         mark_sent(engine, row.id, row.send_at)
@@ -119,5 +128,6 @@ def test_a_coordinator_ends_the_patients_journey_from_their_thread(engine: Engin
     ] * 5
     with Session(engine) as session:
         audit = session.exec(select(JourneyAudit).where(JourneyAudit.action == "ended")).one()
-    assert audit.key_id is not None and audit.detail == "ended_by_coordinator"
+    assert audit.key_id is not None
+    assert audit.detail == "ended_by_coordinator"
     assert client.post(path, headers=auth(key)).status_code == 409
