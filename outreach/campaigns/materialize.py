@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -157,11 +158,12 @@ def write_chunk(
     `planners` keeps a campaign's planner (and its caches of send times and texts) across the chunks
     of one run at one `now`.
     """
-    launch = session.exec(
-        select(CampaignLaunch)
-        .where(CampaignLaunch.campaign_id == campaign_id)
-        .with_for_update(skip_locked=True)
-    ).first()
+    mine = col(CampaignLaunch.campaign_id) == campaign_id
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks and reads outside a transaction: a write first takes the database's
+        # write lock, so another writer waits here and then reads where this chunk left off.
+        session.execute(update(CampaignLaunch).where(mine).values(updated_at=CampaignLaunch.updated_at))
+    launch = session.exec(select(CampaignLaunch).where(mine).with_for_update(skip_locked=True)).first()
     if launch is None or launch.status == LaunchStatus.DONE:
         return False
     campaign = session.get_one(Campaign, campaign_id)

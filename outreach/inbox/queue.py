@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, literal, literal_column, tuple_, union_all
 from sqlalchemy import select as sql_select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnClause
 from sqlmodel import Session, col
 
@@ -145,10 +146,15 @@ def list_threads(
     limit: int,
     cursor: str | None,
 ) -> ThreadPage:
-    """One page of the clinic's queue: most urgent first, then longest waiting."""
-    languages = languages_of(session=session, clinic_id=clinic_id, key_id=key_id)
-    page = _page(filters, clinic_id, languages, cursor, limit + 1)
+    """One page of the clinic's queue: most urgent first, then longest waiting.
+
+    One round trip unless the coordinator asked for their languages: the languages that set the
+    interpreter flag come back with the page.
+    """
+    known = languages_of(session=session, clinic_id=clinic_id, key_id=key_id) if filters.mine else None
+    page = _page(filters, clinic_id, known or (), cursor, limit + 1)
     holder_name = func.coalesce(CoordinatorProfile.display_name, ApiKey.name)
+    viewer = aliased(CoordinatorProfile)
     # The thread's columns as plain rows, not ORM objects: a page is read, never changed (identity map
     # and instance state cost more than the query).
     query = (
@@ -158,6 +164,10 @@ def list_threads(
             col(Patient.family_name),
             col(Patient.phone),
             holder_name,
+            sql_select(col(viewer.languages))
+            .where(col(viewer.api_key_id) == key_id, col(viewer.clinic_id) == clinic_id)
+            .scalar_subquery(),
+            sql_select(col(Clinic.default_language)).where(col(Clinic.id) == clinic_id).scalar_subquery(),
         )
         .join(page, page.c.id == Thread.id)
         .outerjoin(Patient, col(Patient.id) == Thread.patient_id)
@@ -167,12 +177,21 @@ def list_threads(
     )
     rows = session.connection().execute(query).all()
     width = len(_THREAD_COLUMNS)
+    languages = known if known is not None else _languages(rows[0][width + 4 :] if rows else (None, None))
     items = [
         to_public(row, languages=languages, patient=tuple(row[width : width + 3]), holder=row[width + 3])  # type: ignore[arg-type]
         for row in rows[:limit]
     ]
     more = len(rows) > limit
     return ThreadPage(items=items, next_cursor=_encode(rows[limit - 1]) if more else None)  # type: ignore[arg-type]
+
+
+def _languages(found: Any) -> tuple[str, ...]:
+    """`languages_of` from the page's own columns: the profile's languages, else the clinic's default."""
+    profile, default = found
+    if profile is not None:
+        return tuple(filter(None, str(profile).split(",")))
+    return (negotiate(default or "en").language,)
 
 
 def to_public(

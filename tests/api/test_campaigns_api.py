@@ -50,6 +50,7 @@ def test_create_enroll_preview_dry_run_launch_pause_resume(client: TestClient, e
     assert timeline["scheduled"] == 4
     assert timeline["per_language"] == {"es": 2, "zh-Hant": 2}
 
+    assert client.get(f"{base}/launch", headers=headers).status_code == 404  # no launch yet
     launched = client.post(f"{base}/launch", headers=headers)
     assert launched.status_code == 202
     assert (launched.json()["status"], launched.json()["rows_written"]) == ("queued", 0)

@@ -54,6 +54,9 @@ def test_filters_and_my_languages_with_the_interpreter_flag(
     text_in(client, settings, "¿Puedo llevar a mi hija?", sender=spanish.phone)
     text_in(client, settings, "Su'aal baan qabaa", sender=somali.phone)
     headers = coordinator(engine, clinic)
+    # No profile yet: the clinic's language (English) is the coordinator's, so both need an interpreter.
+    before = client.get("/coordinator/threads", headers=headers).json()["items"]
+    assert {t["language"]: t["interpreter_needed"] for t in before} == {"es": True, "so": True}
     me = client.put(
         "/coordinator/me", json={"display_name": "Rosa", "languages": ["es-US", "en"]}, headers=headers
     )

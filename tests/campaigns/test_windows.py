@@ -3,6 +3,7 @@ each text once at its time, quiet hours in their zone, a STOP or a visit change 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -206,3 +207,25 @@ def test_a_check_in_series_is_written_window_by_window_once_each_then_the_launch
     assert {r.patient_id for r in rows} == {patient.id}
     assert _written_ahead(rows)
     assert (report.status, report.rows_written) == ("done", 3)
+
+
+def test_two_workers_writing_the_same_launch_at_once_write_each_text_once(engine: Engine) -> None:
+    clinic = create_clinic(engine)
+    for _ in range(30):
+        patient = create_patient(engine, clinic, language="en")
+        book(engine, clinic, patient.id, VISIT)
+    campaign = make_campaign(engine, clinic, now=NOW, steps=STEPS)
+    enroll(engine, campaign, now=NOW)
+    launch_now(engine, campaign, now=NOW, ahead=AHEAD)
+    later = NOW + timedelta(hours=64)  # both reminders of every visit are due in this window
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [
+            pool.submit(materialize_now, engine, campaign, now=later, chunk=4, ahead=AHEAD) for _ in range(2)
+        ]
+        reports = [run.result() for run in runs]
+
+    rows = outbox(engine, campaign.id)
+    assert len(rows) == 60
+    assert len({(r.appointment_id, r.step_id) for r in rows}) == 60
+    assert max(r.rows_written for r in reports) == 60
