@@ -18,14 +18,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, literal, not_, or_, select, update
+from sqlalchemy import Table, and_, case, exists, func, insert, literal, not_, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from outreach.campaigns.enrollment import can_text, exclusion_reason
 from outreach.campaigns.materialize import horizon, lock_launch
-from outreach.campaigns.models import Campaign, CampaignStatus
+from outreach.campaigns.models import Campaign, CampaignLaunch, CampaignStatus
 from outreach.campaigns.planning import Planner
 from outreach.campaigns.service import get_steps
 from outreach.clinics.models import Clinic
@@ -42,6 +42,7 @@ from outreach.journeys.models import (
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.patients.models import Patient
 
+_audit: Table = JourneyAudit.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 _OPEN = (CampaignStatus.DRAFT, CampaignStatus.LAUNCHED, CampaignStatus.PAUSED)
 _PENDING = (MessageStatus.SCHEDULED, MessageStatus.HELD)
 
@@ -88,8 +89,14 @@ def _excluded(session: Session, event_ids: Sequence[uuid.UUID]) -> Counter[str]:
     return counts
 
 
-def _insert(session: Session, event_ids: Sequence[uuid.UUID], now: datetime) -> list[Any]:
-    """Start the journeys the events call for; return (id, campaign, rule) of those started."""
+def _insert(
+    session: Session, event_ids: Sequence[uuid.UUID], now: datetime, written: dict[uuid.UUID, datetime]
+) -> list[Any]:
+    """Start the journeys the events call for; return (id, campaign) of those started.
+
+    A journey of a launched campaign starts with `planned_until` at the launch's written horizon
+    (`written`): its texts before it are written in this transaction, later windows write the rest.
+    """
     e, r, c = PatientEvent, EnrollmentRule, Campaign
     running = aliased(Journey)
     already = exists().where(
@@ -109,6 +116,15 @@ def _insert(session: Session, event_ids: Sequence[uuid.UUID], now: datetime) -> 
             literal(JourneyStatus.ACTIVE.value),
             col(e.occurred_at),
             literal(now, UTCDateTime()),
+            case(
+                *(
+                    (col(r.campaign_id) == cid, literal(until, UTCDateTime()))
+                    for cid, until in written.items()
+                ),
+                else_=null(),
+            )
+            if written
+            else null(),
         )
         .join(Patient, col(Patient.id) == col(e.patient_id))
         .where(can_text(), or_(col(c.restart_on_readmission).is_(True), not_(already)))
@@ -117,9 +133,9 @@ def _insert(session: Session, event_ids: Sequence[uuid.UUID], now: datetime) -> 
     names = ["id", "clinic_id", "campaign_id", "patient_id", "event_id", "rule_id", "status", "anchor_at"]
     stmt = (
         dialect.insert(Journey)
-        .from_select([*names, "started_at"], picked)
+        .from_select([*names, "started_at", "planned_until"], picked)
         .on_conflict_do_nothing(index_elements=["campaign_id", "event_id"])
-        .returning(col(Journey.id), col(Journey.campaign_id), col(Journey.rule_id))
+        .returning(col(Journey.id), col(Journey.campaign_id))
     )
     return list(session.execute(stmt))
 
@@ -159,81 +175,82 @@ def end_journeys(
          "detail": reason, "at": now}
         for jid, clinic in ended
     ]  # fmt: skip
-    session.execute(insert(JourneyAudit), audit)
+    session.connection().execute(insert(_audit), audit)
     return len(ended)
 
 
-def _restarted(
-    session: Session, campaign_ids: Sequence[uuid.UUID], patient_ids: Sequence[uuid.UUID]
-) -> list[uuid.UUID]:
-    """Active journeys of these patients that a newer active journey of the same campaign supersedes."""
-    newer = aliased(Journey)
-    superseded = exists().where(
-        col(newer.campaign_id) == col(Journey.campaign_id),
-        col(newer.patient_id) == col(Journey.patient_id),
-        col(newer.status) == JourneyStatus.ACTIVE,
-        or_(
-            col(newer.anchor_at) > col(Journey.anchor_at),
-            and_(col(newer.anchor_at) == col(Journey.anchor_at), col(newer.id) > col(Journey.id)),
-        ),
+def _restarted(session: Session, started: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Active journeys a newer active journey of the same patient and campaign supersedes.
+
+    Read from the journeys just started: each is paired with the patient's other active journeys of
+    its campaign (restarting campaigns only), and the older of the two is superseded.
+    """
+    new, other = aliased(Journey), aliased(Journey)
+    older_is_other = or_(
+        col(other.anchor_at) < col(new.anchor_at),
+        and_(col(other.anchor_at) == col(new.anchor_at), col(other.id) < col(new.id)),
     )
-    query = select(col(Journey.id)).where(
-        series.among(session, col(Journey.campaign_id), campaign_ids),
-        series.among(session, col(Journey.patient_id), patient_ids),
-        col(Journey.status) == JourneyStatus.ACTIVE,
-        superseded,
+    query = (
+        select(case((older_is_other, col(other.id)), else_=col(new.id)))
+        .select_from(new)
+        .join(
+            other,
+            and_(
+                col(other.patient_id) == col(new.patient_id),
+                col(other.campaign_id) == col(new.campaign_id),
+                col(other.status) == JourneyStatus.ACTIVE,
+                col(other.id) != col(new.id),
+            ),
+        )
+        .join(Campaign, col(Campaign.id) == col(new.campaign_id))
+        .where(series.among(session, col(new.id), started), col(Campaign.restart_on_readmission).is_(True))
     )
-    return list(session.execute(query).scalars())
+    return sorted(set(session.execute(query).scalars()))
 
 
-def lock_campaigns(session: Session, event_ids: Sequence[uuid.UUID]) -> list[Campaign]:
+def lock_campaigns(
+    session: Session, event_ids: Sequence[uuid.UUID]
+) -> list[tuple[Campaign, CampaignLaunch | None]]:
     """The open campaigns the events' rules point at, their launch records share-locked in id order.
 
     Locking first means a window being written (which locks its launch for update) finishes before
-    these journeys start or end, and never interleaves with them.
+    these journeys start or end, and never interleaves with them; the written horizon holds until commit.
     """
-    ids = sorted(
-        {
-            row[0]
-            for row in session.execute(
-                _matches(session, event_ids).with_only_columns(col(EnrollmentRule.campaign_id))
-            )
-        }
-    )
-    campaigns = []
-    for campaign_id in ids:
-        lock_launch(session, campaign_id)
-        campaigns.append(session.get_one(Campaign, campaign_id))
-    return campaigns
+    query = _matches(session, event_ids).with_only_columns(col(EnrollmentRule.campaign_id))
+    ids = sorted({row[0] for row in session.execute(query)})
+    return [(session.get_one(Campaign, cid), lock_launch(session, cid)) for cid in ids]
 
 
 def plan_written(
-    session: Session, campaigns: Sequence[Campaign], journey_ids: Sequence[uuid.UUID], now: datetime
+    session: Session,
+    locked: Sequence[tuple[Campaign, CampaignLaunch | None]],
+    started: Sequence[tuple[uuid.UUID, uuid.UUID]],
+    now: datetime,
 ) -> Counter[str]:
-    """Give journeys the texts their launched campaign has already written windows for (locks held)."""
+    """Give new journeys the texts their launched campaign has already written windows for (locks held)."""
     tally: Counter[str] = Counter()
-    for campaign in campaigns:
-        launch = lock_launch(session, campaign.id)
+    for campaign, launch in locked:
         until = None if launch is None else horizon(launch)
-        if launch is None or until is None:
+        mine = [jid for jid, cid in started if cid == campaign.id]
+        if launch is None or until is None or not mine:
             continue  # the first window plans them
-        mine = (
-            session.execute(
-                select(col(Journey.id)).where(
-                    series.among(session, col(Journey.id), journey_ids),
-                    col(Journey.campaign_id) == campaign.id,
-                )
-            )
-            .scalars()
-            .all()
-        )
         clinic = session.get_one(Clinic, campaign.clinic_id)
         steps = get_steps(session=session, campaign_id=campaign.id)
         planner = Planner(
             clinic=clinic, campaign=campaign, steps=steps, now=now, launched_at=launch.launched_at
         )
-        tally += series.plan_until(session, planner, list(mine), until)
+        tally += series.plan_until(session, planner, mine, until, mark=False)
     return tally
+
+
+def _audit_enrolled(session: Session, journey_ids: Sequence[uuid.UUID], now: datetime) -> None:
+    """An audit row per journey started, naming its rule (one INSERT … SELECT)."""
+    rows = select(
+        _new_id(session), col(Journey.clinic_id), col(Journey.id), literal("enrolled"), col(Journey.rule_id),
+        literal(now, UTCDateTime()),
+    ).where(series.among(session, col(Journey.id), journey_ids))  # fmt: skip
+    names = ["id", "clinic_id", "journey_id", "action", "rule_id", "at"]
+    session.execute(insert(_audit).from_select(names, rows))
 
 
 def enroll_events(
@@ -242,29 +259,18 @@ def enroll_events(
     """Start the journeys new events call for; return (started, restarted, left out by reason)."""
     if not event_ids:
         return 0, 0, Counter()
-    campaigns = lock_campaigns(session, event_ids)
-    if not campaigns:
+    locked = lock_campaigns(session, event_ids)
+    if not locked:
         return 0, 0, Counter()
     excluded = _excluded(session, event_ids)
-    started = _insert(session, event_ids, now)
+    written = {c.id: until for c, launch in locked if launch is not None and (until := horizon(launch))}
+    started = [(row[0], row[1]) for row in _insert(session, event_ids, now, written)]
     if not started:
         return 0, 0, excluded
-    ids = [row[0] for row in started]
-    audit = [
-        {"id": uuid.uuid4(), "clinic_id": campaigns[0].clinic_id, "journey_id": jid, "action": "enrolled",
-         "rule_id": rule, "at": now}
-        for jid, _, rule in started
-    ]  # fmt: skip
-    session.execute(insert(JourneyAudit), audit)
-    patients = (
-        session.execute(
-            select(col(PatientEvent.patient_id)).where(series.among(session, col(PatientEvent.id), event_ids))
-        )
-        .scalars()
-        .all()
-    )
-    restart = [c.id for c in campaigns if c.restart_on_readmission]
-    superseded = _restarted(session, restart, sorted(set(patients))) if restart else []
-    restarted = end_journeys(session, superseded, reason=EndReason.READMITTED.value, now=now)
-    plan_written(session, campaigns, [i for i in ids if i not in set(superseded)], now)
-    return len(ids) - len(set(superseded) & set(ids)), restarted, excluded
+    ids = [jid for jid, _ in started]
+    _audit_enrolled(session, ids, now)
+    restart = any(c.restart_on_readmission for c, _ in locked)
+    superseded = set(_restarted(session, ids) if restart else [])
+    restarted = end_journeys(session, sorted(superseded), reason=EndReason.READMITTED.value, now=now)
+    plan_written(session, locked, [s for s in started if s[0] not in superseded], now)
+    return len(ids) - len(superseded & set(ids)), restarted, excluded

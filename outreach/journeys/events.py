@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col
 
 from outreach.db import time_ordered_id, utcnow
@@ -26,6 +26,7 @@ from outreach.journeys.schemas import RecordReport
 from outreach.patients.models import Patient
 
 _ID_CHUNK = 5000  # patients looked up per statement (SQLite's bound-parameter limit)
+_event: Table = PatientEvent.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +76,43 @@ def _resolve(
     return found, errors
 
 
+_COLUMNS = ("id", "clinic_id", "patient_id", "kind", "occurred_at", "location", "visit_type", "source",
+            "created_at", "updated_at")  # fmt: skip
+_TYPES = ("uuid", "uuid", "uuid", "text", "timestamptz", "text", "text", "text", "timestamptz", "timestamptz")
+# PostgreSQL: the whole batch as one array per column, one statement however many events.
+_UNNEST = (
+    f"INSERT INTO patient_event ({', '.join(_COLUMNS)}) "  # noqa: S608  (constant names, no input)
+    f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in _TYPES)}) "
+    "ON CONFLICT DO NOTHING RETURNING id"
+)
+
+
+def _insert(session: Session, rows: list[dict[str, object]]) -> list[uuid.UUID]:
+    """Insert the events not recorded yet; return the ids of those inserted (duplicates do nothing)."""
+    if not rows:
+        return []
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(_UNNEST, [[row[name] for row in rows] for name in _COLUMNS])
+            return [row[0] for row in cursor.fetchall()]
+    conn.execute(sqlite.insert(_event).on_conflict_do_nothing(), rows)
+    ids = [row["id"] for row in rows]
+    inserted: list[uuid.UUID] = []
+    for start in range(0, len(ids), _ID_CHUNK):
+        query = select(_event.c.id).where(_event.c.id.in_(ids[start : start + _ID_CHUNK]))
+        inserted.extend(conn.execute(query).scalars())
+    return inserted
+
+
 def record_patient_events(
     session: Session, clinic_id: uuid.UUID, events: Sequence[EventRecord], *, now: datetime | None = None
 ) -> RecordReport:
     """Record a clinic's patient events and start the journeys its rules call for (flushes, no commit)."""
     now = now or utcnow()
     patients, errors = _resolve(session, clinic_id, events)
-    rows = [
+    rows: list[dict[str, object]] = [
         {
             "id": time_ordered_id(),
             "clinic_id": clinic_id,
@@ -97,12 +128,7 @@ def record_patient_events(
         for event, pid in zip(events, patients, strict=True)
         if pid is not None
     ]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(PatientEvent).on_conflict_do_nothing().returning(col(PatientEvent.id))
-    new: list[uuid.UUID] = []
-    for start in range(0, len(rows), _ID_CHUNK):
-        part = rows[start : start + _ID_CHUNK]
-        new.extend(session.execute(stmt, part).scalars())
+    new = _insert(session, rows)
     started, restarted, excluded = enroll_events(session, new, now) if new else (0, 0, Counter())
     session.flush()
     return RecordReport(

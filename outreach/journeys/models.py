@@ -48,13 +48,12 @@ class PatientEvent(SQLModel, table=True):
     """
 
     __tablename__ = "patient_event"
-    __table_args__ = (
-        UniqueConstraint("patient_id", "kind", "occurred_at", name="uq_patient_event_moment"),
-        Index("ix_patient_event_patient", "patient_id", "occurred_at"),
-    )
+    # The unique key also serves a patient's events (its leading column). No key or index on the clinic:
+    # the patient's key carries it, and each is a per-row cost when a feed records thousands at once.
+    __table_args__ = (UniqueConstraint("patient_id", "kind", "occurred_at", name="uq_patient_event_moment"),)
 
     id: uuid.UUID = Field(default_factory=time_ordered_id, primary_key=True)
-    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)
+    clinic_id: uuid.UUID
     patient_id: uuid.UUID = Field(foreign_key="patient.id")
     kind: EventKind = Field(sa_type=String(24))
     occurred_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -103,11 +102,13 @@ class Journey(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=time_ordered_id, primary_key=True)
-    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", index=True)
+    # Plain columns for the clinic and the rule (the campaign's and patient's keys carry the clinic; the
+    # rule is for the audit): each key is a per-row check when thousands of journeys start at once.
+    clinic_id: uuid.UUID
     campaign_id: uuid.UUID = Field(foreign_key="campaign.id")
     patient_id: uuid.UUID = Field(foreign_key="patient.id")
     event_id: uuid.UUID = Field(foreign_key="patient_event.id", index=True)
-    rule_id: uuid.UUID | None = Field(default=None, foreign_key="journey_rule.id")
+    rule_id: uuid.UUID | None = Field(default=None)
     status: JourneyStatus = Field(default=JourneyStatus.ACTIVE, sa_type=String(10))
     end_reason: str | None = Field(default=None, max_length=40)
     anchor_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -95,12 +95,19 @@ def _window_query(planner: Planner, window: Window, chunk: int) -> Executable:
 
 
 def _rows(
-    planner: Planner, batch: Iterable[Sequence[Any]], start: datetime | None, end: datetime
+    planner: Planner,
+    batch: Iterable[Sequence[Any]],
+    start: datetime | None,
+    end: datetime,
+    *,
+    resume: bool = True,
 ) -> Iterator[dict[str, Any]]:
-    """The rows of each journey whose targets fall in [its planned_until or `start`, `end`)."""
+    """The rows of each journey whose targets fall in [`start`, `end`), or from its planned_until when
+    that is later (`resume`: a window; a journey just started is planned from its beginning)."""
     paused = planner.campaign.status == CampaignStatus.PAUSED
     for row in batch:
-        since = row[6] if row[6] is not None and (start is None or row[6] > start) else start
+        later = resume and row[6] is not None and (start is None or row[6] > start)
+        since = row[6] if later else start
         try:
             planned = list(planner.rows_between(_who(row), since, end))
         except ZoneInfoNotFoundError:  # a zone stored before validation: one patient, not the journey's run
@@ -134,9 +141,17 @@ def window_chunk(
 
 
 def plan_until(
-    session: Session, planner: Planner, journey_ids: Sequence[uuid.UUID], until: datetime
+    session: Session,
+    planner: Planner,
+    journey_ids: Sequence[uuid.UUID],
+    until: datetime,
+    *,
+    mark: bool = True,
 ) -> Counter[str]:
-    """Write the given journeys' rows with targets before `until` (a launch's written horizon)."""
+    """Write the given journeys' rows with targets before `until` (a launch's written horizon).
+
+    `mark=False` when the journeys already carry `planned_until = until` (set as they were inserted).
+    """
     if not journey_ids:
         return Counter()
     query = (
@@ -146,8 +161,9 @@ def plan_until(
         .where(col(Journey.status) == JourneyStatus.ACTIVE)
     )
     batch = list(session.connection().execute(query))
-    tally = write_rows(session.connection(), _rows(planner, batch, None, until))
-    _mark(session, [row[4] for row in batch], until)
+    tally = write_rows(session.connection(), _rows(planner, batch, None, until, resume=mark))
+    if mark:
+        _mark(session, [row[4] for row in batch], until)
     return tally
 
 

@@ -47,14 +47,10 @@ def upgrade() -> None:
         _when("created_at"),
         _when("updated_at"),
         _when("deleted_at", nullable=True),
-        sa.ForeignKeyConstraint(["clinic_id"], ["clinic.id"]),
         sa.ForeignKeyConstraint(["patient_id"], ["patient.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("patient_id", "kind", "occurred_at", name="uq_patient_event_moment"),
     )
-    with op.batch_alter_table("patient_event", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_patient_event_clinic_id"), ["clinic_id"], unique=False)
-        batch_op.create_index("ix_patient_event_patient", ["patient_id", "occurred_at"], unique=False)
     op.create_table(
         "journey_rule",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -87,15 +83,12 @@ def upgrade() -> None:
         _when("started_at"),
         _when("ended_at", nullable=True),
         sa.ForeignKeyConstraint(["campaign_id"], ["campaign.id"]),
-        sa.ForeignKeyConstraint(["clinic_id"], ["clinic.id"]),
         sa.ForeignKeyConstraint(["event_id"], ["patient_event.id"]),
         sa.ForeignKeyConstraint(["patient_id"], ["patient.id"]),
-        sa.ForeignKeyConstraint(["rule_id"], ["journey_rule.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("campaign_id", "event_id", name="uq_journey_campaign_event"),
     )
     with op.batch_alter_table("journey", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_journey_clinic_id"), ["clinic_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_journey_event_id"), ["event_id"], unique=False)
         batch_op.create_index("ix_journey_patient", ["patient_id", "campaign_id"], unique=False)
         batch_op.create_index(
