@@ -124,6 +124,9 @@ class PreviewIn(BaseModel):
 
     patient_id: uuid.UUID
     step: int = Field(default=1, ge=1, description="Step position, from 1")
+    event_id: uuid.UUID | None = Field(
+        default=None, description="Journeys: the patient's event to time it from (default: their latest)"
+    )
 
 
 class PreviewOut(BaseModel):

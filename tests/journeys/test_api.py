@@ -119,3 +119,24 @@ def test_another_clinics_patients_events_and_campaigns_are_not_found(
         0,
         ["events.0: patient not found in this clinic"],
     )
+
+
+def test_preview_and_dry_run_time_each_patient_from_their_own_event(engine: Engine, client: TestClient) -> None:
+    clinic, campaign, headers = _setup(engine)
+    rule = {"event_kind": "procedure_done", "campaign_id": str(campaign.id)}
+    client.post("/admin/journey-rules", json=rule, headers=headers)
+    patient = create_patient(engine, clinic, timezone="Asia/Tokyo", language="en")
+    path = f"/admin/campaigns/{campaign.id}/preview"
+    missing = client.post(path, json={"patient_id": str(patient.id)}, headers=headers)
+    assert missing.status_code == 409
+    assert "procedure_done" in missing.text
+    done = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)  # recorded ahead: a planned surgery
+    event = {"kind": "procedure_done", "occurred_at": done.isoformat()}
+    client.post(f"/admin/patients/{patient.id}/events", json=event, headers=headers)
+    shown = client.post(path, json={"patient_id": str(patient.id), "step": 1}, headers=headers)
+    assert shown.status_code == 200, shown.text
+    assert datetime.fromisoformat(shown.json()["send_at"]) == done + timedelta(hours=48)
+    timeline = client.get(f"/admin/campaigns/{campaign.id}/dry-run", headers=headers).json()
+    assert timeline["scheduled"] == 7  # the 48-hour check-in and six weekly ones
+    enroll = client.post(f"/admin/campaigns/{campaign.id}/enroll", json={"all": True}, headers=headers)
+    assert enroll.status_code == 409
