@@ -10,7 +10,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -209,14 +210,15 @@ def journey_targets(step: CampaignStep, who: Recipient) -> list[datetime]:
         return []
     if step.offset_minutes is not None:
         return [(who.anchor_at + timedelta(minutes=step.offset_minutes)).astimezone(UTC)]
-    return timing.checkin_series(
-        anchor=who.anchor_at,
-        tz=who.timezone,
-        first_after_days=step.first_after_days or 0,
-        every_days=step.every_days or 0,
-        times=step.times or 1,
-        local_time=step.local_time or _NOON,
-    )
+    day = who.anchor_at.astimezone(timing.zone(who.timezone)).date()
+    first, every, times = step.first_after_days or 0, step.every_days or 0, step.times or 1
+    return list(_local_series(day, who.timezone, first, every, times, step.local_time or _NOON))
+
+
+@lru_cache(maxsize=8192)
+def _local_series(day: date, tz: str, first: int, every: int, times: int, at: time) -> tuple[datetime, ...]:
+    """`timing.checkin_series` from a local day (cached: a day's discharges in one zone share it)."""
+    return tuple(timing.local_at(day + timedelta(days=first + every * n), at, tz) for n in range(times))
 
 
 def _plain(*, target: datetime, now: datetime, not_after: datetime | None) -> timing.Planned:

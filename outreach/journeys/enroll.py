@@ -134,7 +134,7 @@ def _insert(
     stmt = (
         dialect.insert(Journey)
         .from_select([*names, "started_at", "planned_until"], picked)
-        .on_conflict_do_nothing(index_elements=["campaign_id", "event_id"])
+        .on_conflict_do_nothing(index_elements=["event_id", "campaign_id"])
         .returning(col(Journey.id), col(Journey.campaign_id))
     )
     return list(session.execute(stmt))

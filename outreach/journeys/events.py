@@ -79,10 +79,10 @@ def _resolve(
 _COLUMNS = ("id", "clinic_id", "patient_id", "kind", "occurred_at", "location", "visit_type", "source",
             "created_at", "updated_at")  # fmt: skip
 _TYPES = ("uuid", "uuid", "uuid", "text", "timestamptz", "text", "text", "text", "timestamptz", "timestamptz")
-# PostgreSQL: the whole batch as one array per column, one statement however many events.
+# PostgreSQL: the whole batch as one binary array per column, one statement however many events.
 _UNNEST = (
     f"INSERT INTO patient_event ({', '.join(_COLUMNS)}) "  # noqa: S608  (constant names, no input)
-    f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in _TYPES)}) "
+    f"SELECT * FROM unnest({', '.join(f'%b::{t}[]' for t in _TYPES)}) "
     "ON CONFLICT DO NOTHING RETURNING id"
 )
 
@@ -95,7 +95,8 @@ def _insert(session: Session, rows: list[dict[str, object]]) -> list[uuid.UUID]:
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
         with raw.cursor() as cursor:  # type: ignore[union-attr]
-            cursor.execute(_UNNEST, [[row[name] for row in rows] for name in _COLUMNS])
+            columns = [[row[name] for row in rows] for name in _COLUMNS]
+            cursor.execute(_UNNEST, columns, binary=True)  # binary arrays both ways: nothing quoted or parsed
             return [row[0] for row in cursor.fetchall()]
     conn.execute(sqlite.insert(_event).on_conflict_do_nothing(), rows)
     ids = [row["id"] for row in rows]

@@ -90,7 +90,8 @@ class Journey(SQLModel, table=True):
 
     __tablename__ = "journey"
     __table_args__ = (
-        UniqueConstraint("campaign_id", "event_id", name="uq_journey_campaign_event"),
+        # (event, campaign): also finds an event's journeys when it is corrected or deleted.
+        UniqueConstraint("event_id", "campaign_id", name="uq_journey_event_campaign"),
         Index(
             "ix_journey_active_anchor",
             "campaign_id",
@@ -102,12 +103,13 @@ class Journey(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=time_ordered_id, primary_key=True)
-    # Plain columns for the clinic and the rule (the campaign's and patient's keys carry the clinic; the
-    # rule is for the audit): each key is a per-row check when thousands of journeys start at once.
+    # Plain columns for the clinic, the patient and the rule (the campaign's and the event's keys carry
+    # the clinic and the patient; the rule is for the audit): each key is a per-row check when thousands
+    # of journeys start at once.
     clinic_id: uuid.UUID
     campaign_id: uuid.UUID = Field(foreign_key="campaign.id")
-    patient_id: uuid.UUID = Field(foreign_key="patient.id")
-    event_id: uuid.UUID = Field(foreign_key="patient_event.id", index=True)
+    patient_id: uuid.UUID
+    event_id: uuid.UUID = Field(foreign_key="patient_event.id")
     rule_id: uuid.UUID | None = Field(default=None)
     status: JourneyStatus = Field(default=JourneyStatus.ACTIVE, sa_type=String(10))
     end_reason: str | None = Field(default=None, max_length=40)

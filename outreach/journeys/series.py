@@ -16,7 +16,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, Executable, Uuid, and_, any_, bindparam, insert, or_, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    insert,
+    or_,
+    true,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
@@ -105,7 +116,10 @@ def _rows(
     """The rows of each journey whose targets fall in [`start`, `end`), or from its planned_until when
     that is later (`resume`: a window; a journey just started is planned from its beginning)."""
     paused = planner.campaign.status == CampaignStatus.PAUSED
+    soonest = min((lo for lo, _ in spans(planner.steps)), default=timedelta(0))
     for row in batch:
+        if row[5] + soonest >= end:
+            continue  # nothing of this series is due before the end: a later window writes it
         later = resume and row[6] is not None and (start is None or row[6] > start)
         since = row[6] if later else start
         try:

@@ -84,12 +84,10 @@ def upgrade() -> None:
         _when("ended_at", nullable=True),
         sa.ForeignKeyConstraint(["campaign_id"], ["campaign.id"]),
         sa.ForeignKeyConstraint(["event_id"], ["patient_event.id"]),
-        sa.ForeignKeyConstraint(["patient_id"], ["patient.id"]),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("campaign_id", "event_id", name="uq_journey_campaign_event"),
+        sa.UniqueConstraint("event_id", "campaign_id", name="uq_journey_event_campaign"),
     )
     with op.batch_alter_table("journey", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_journey_event_id"), ["event_id"], unique=False)
         batch_op.create_index("ix_journey_patient", ["patient_id", "campaign_id"], unique=False)
         batch_op.create_index(
             "ix_journey_active_anchor",
