@@ -121,7 +121,9 @@ def test_another_clinics_patients_events_and_campaigns_are_not_found(
     )
 
 
-def test_preview_and_dry_run_time_each_patient_from_their_own_event(engine: Engine, client: TestClient) -> None:
+def test_preview_and_dry_run_time_each_patient_from_their_own_event(
+    engine: Engine, client: TestClient
+) -> None:
     clinic, campaign, headers = _setup(engine)
     rule = {"event_kind": "procedure_done", "campaign_id": str(campaign.id)}
     client.post("/admin/journey-rules", json=rule, headers=headers)
