@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint browser catalogs bench-render bench-pacing bench-send bench-fanout bench-inbound bench-queue clean
+.PHONY: install run test lint fmt browser catalogs bench-render bench-pacing bench-send bench-fanout bench-inbound bench-queue bench-triage clean
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "outreach needs Python >= 3.11 (set PY=python3.11)")'
@@ -25,7 +25,11 @@ run: install  ## the service on the embedded default, with demo data (Ctrl-C sto
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy outreach workers tests bench
+	$(BIN)/mypy outreach workers tests bench fakes
+
+fmt: install  ## format and fix what ruff can fix by itself
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 browser:  ## Debian's Chromium for the browser tests (Playwright drives it; nothing is downloaded by Playwright)
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
@@ -52,6 +56,9 @@ bench-inbound: install  ## needs PostgreSQL
 
 bench-queue: install  ## needs PostgreSQL
 	$(BIN)/python -m bench queue --messages 1000000
+
+bench-triage: install  ## red-flag recall and false positives over every language's test set
+	$(BIN)/python -m bench triage
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

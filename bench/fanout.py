@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -93,6 +94,8 @@ def _materialize(
         materialize.advance(engine=engine, campaign_id=campaign_id, now=at, ahead=materialize.AHEAD)
         spent = time.perf_counter() - began
         total, windows, slowest = total + spent, windows + 1, max(slowest, spent)
+        if windows % 24 == 0:
+            print(f"  {windows // 24} simulated days of windows, {total:.0f} s", file=sys.stderr)
         at += materialize.STRIDE
     return total, windows, slowest
 

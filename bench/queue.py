@@ -1,9 +1,10 @@
 """`python -m bench queue --messages 1000000`: the coordinator queue's first page under a big inbox.
 
 Seeds a throwaway PostgreSQL database by COPY with one clinic, a patient per thread, ten inbound texts
-per thread on average and a realistic mix (most threads resolved, some open, a few claimed, urgent and
-high ones among them, 20 languages), then times the first page of `inbox.queue.list_threads` as the API
-serves it: the default view, a language filter, "my languages", and the second page through the cursor.
+per thread on average and a realistic mix (most threads resolved, some open, a few claimed, urgent
+and high ones among them, 20 languages), then times the first page of
+`inbox.coordinator_queue.list_threads` as the API serves it: the default view, a language filter,
+"my languages", and the second page through the cursor.
 The baseline is the same page's bare SQL (one index walk, no Python), timed in the same run.
 """
 
@@ -28,7 +29,7 @@ from outreach.clinics.models import ApiKey, Role
 from outreach.clinics.service import create_clinic
 from outreach.db import engine_for, reader, session_scope
 from outreach.i18n import SUPPORTED
-from outreach.inbox import queue
+from outreach.inbox import coordinator_queue as queue
 from outreach.inbox.models import PRIORITY_RANK, Priority
 from outreach.inbox.schemas import ProfileIn, ThreadPage
 

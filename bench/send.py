@@ -7,6 +7,7 @@ compared with sending through the same SDK and fake one message at a time in the
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time as clock
@@ -21,14 +22,14 @@ from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from bench._support import CpuMeter, process_peak_rss_mb, temp_database
+from fakes.twilio import FakeTwilio
 from outreach.db import engine_for, session_scope
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.models import Clinic, Patient
 from outreach.sms.base import OutboundSms
-from outreach.sms.fake_twilio import FakeTwilio
 from outreach.sms.twilio import TwilioGateway
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_URL = os.environ.get("OUTREACH_BENCH_REDIS", "redis://127.0.0.1:6379/12")
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
 
@@ -164,8 +165,6 @@ def main(argv: list[str]) -> dict[str, object]:
 
 
 def _worker_env(url: str, fake: FakeTwilio, tmp: Path) -> dict[str, str]:
-    import os
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
     env.update(
         OUTREACH_DATABASE_URL=url,

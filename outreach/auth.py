@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from outreach.clinics.models import ApiKey, Role
+from outreach.clinics.models import ApiKey, Clinic, Role
 from outreach.db import utcnow
+from outreach.tenancy import find_owned
 
 _KEY_PREFIX = "ok_"
 
@@ -56,9 +57,17 @@ def authenticate(*, session: Session, presented: str) -> Principal | None:
 
 def revoke_key(*, session: Session, clinic_id: uuid.UUID, key_id: uuid.UUID) -> bool:
     """Revoke a clinic's key; False when it is not that clinic's."""
-    key = session.get(ApiKey, key_id)
-    if key is None or key.clinic_id != clinic_id:
+    key = find_owned(session, ApiKey, key_id, clinic_id=clinic_id)
+    if key is None:
         return False
     key.revoked_at = utcnow()
     session.add(key)
     return True
+
+
+def active_clinic(*, session: Session, key_id: uuid.UUID, clinic_id: uuid.UUID, role: Role) -> Clinic | None:
+    """The clinic a session acts for, or None once its key is revoked (signing the person out)."""
+    key = find_owned(session, ApiKey, key_id, clinic_id=clinic_id)
+    if key is None or key.revoked_at is not None or key.role != role:
+        return None
+    return session.get(Clinic, clinic_id)

@@ -11,9 +11,15 @@ from rich.console import Console
 
 from outreach import demo as demo_data
 from outreach import devrun
-from outreach.clinics.models import Role
+from outreach.auth import mint_key
+from outreach.clinics.models import Clinic, Role
+from outreach.clinics.service import create_clinic as create
 from outreach.config import ConfigError, Settings, load_settings
 from outreach.db import engine_for, session_scope
+from outreach.errors import Invalid
+
+# The server stack, Celery and the importer are imported inside the commands that need them (each marked
+# `noqa: PLC0415`): they are slow imports, and `outreach --help` or `outreach key` should not pay for them.
 
 app = typer.Typer(help="outreach: multilingual SMS patient outreach.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -49,7 +55,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Server processes (about one per core).")] = 1,
 ) -> None:
     """Serve the HTTP API (migrates first in dev mode)."""
-    from outreach.serving import serve as serve_app
+    from outreach.serving import serve as serve_app  # noqa: PLC0415
 
     settings = _settings(migrate=True)
     try:
@@ -69,7 +75,7 @@ def worker(
 ) -> None:
     """Run a Celery worker that sends texts."""
     _settings()
-    from workers.celery_app import app as celery
+    from workers.celery_app import app as celery  # noqa: PLC0415
 
     celery.worker_main(devrun.worker_argv(concurrency=concurrency, queues=queues))
 
@@ -78,7 +84,7 @@ def worker(
 def scheduler() -> None:
     """Run Celery beat, which ticks the scheduler every few seconds."""
     settings = _settings()
-    from workers.celery_app import app as celery
+    from workers.celery_app import app as celery  # noqa: PLC0415
 
     celery.start(devrun.beat_argv(settings))
 
@@ -101,8 +107,6 @@ def create_clinic(
     region: str = "US",
 ) -> None:
     """Add a clinic and print its id."""
-    from outreach.clinics.service import create_clinic as create
-    from outreach.errors import Invalid
 
     settings = _settings()
     try:
@@ -128,8 +132,6 @@ def create_key(
     name: str = "",
 ) -> None:
     """Mint an API key for a clinic and print it (it is shown only once)."""
-    from outreach.auth import mint_key
-    from outreach.clinics.models import Clinic
 
     settings = _settings()
     with session_scope(engine_for(settings.database_url)) as session:
@@ -146,11 +148,9 @@ def import_patients(
     clinic: Annotated[uuid.UUID, typer.Option(help="The clinic's id.")],
 ) -> None:
     """Import patients (upsert on the clinic's external id); bad rows are listed with their line."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
 
-    from outreach.clinics.models import Clinic
-    from outreach.errors import Invalid
-    from outreach.patients.importing import import_file
+    from outreach.patients.importing import import_file  # noqa: PLC0415
 
     settings = _settings()
     engine = engine_for(settings.database_url)

@@ -21,6 +21,21 @@ class ConfigError(RuntimeError):
     """Settings that cannot work; the message says what to set, in one line."""
 
 
+MIN_SECRET_CHARS = 32
+
+
+def weak_secret_reason(value: str) -> str | None:
+    """Why a configured secret is not strong enough, or None."""
+    if len(value) < MIN_SECRET_CHARS:
+        return (
+            f"needs at least {MIN_SECRET_CHARS} random characters "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+        )
+    if len(set(value)) < 8:
+        return "is too repetitive to be a random secret"
+    return None
+
+
 class Settings(BaseSettings):
     """Everything an operator can configure."""
 
@@ -43,6 +58,20 @@ class Settings(BaseSettings):
     twilio_validity_period_s: int | None = Field(default=None, ge=1, le=36000)
     # Signs the simulator phones' replies in dev; never used when Twilio is configured.
     simulator_auth_token: str = "simulator-webhook-secret"  # noqa: S105
+    # Signs web sessions; required in production, generated into the data folder in dev.
+    session_secret: SecretStr = SecretStr("")
+    # Rate limits ("N/minute", "N/hour"; see outreach/security/ratelimit.py).
+    rate_limit_auth_failures_per_address: str = "20/minute"
+    rate_limit_auth_failures_per_key: str = "10/minute"
+    rate_limit_sign_in_per_address: str = "10/minute"
+    rate_limit_inbound_per_sender: str = "30/minute"
+    # Clinic defaults a clinic can change: texts' segment cap, segments per day, days bodies are kept.
+    max_segments: int = Field(default=10, ge=1, le=50)
+    daily_segment_cap: int = Field(default=10000, ge=0)
+    retention_days: int = Field(default=365, ge=1)
+    # Request bodies larger than this are refused with 413 while they stream in.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_upload_bytes: int = Field(default=10_000_000, ge=1024)
 
     sender_type: Literal["long_code", "toll_free", "short_code"] = "long_code"
     sender_rate_per_s: float | None = Field(default=None, ge=1, le=10000)
@@ -88,6 +117,14 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _session_secret_is_strong(self) -> Settings:
+        if self.env == "production":
+            reason = weak_secret_reason(self.session_secret.get_secret_value())
+            if reason:
+                raise ValueError(f"OUTREACH_SESSION_SECRET {reason} (production needs its own strong secret)")
+        return self
+
     @property
     def is_sqlite(self) -> bool:
         """True on the embedded SQLite database."""
@@ -116,3 +153,8 @@ def load_settings() -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings (tests build their own Settings instead)."""
     return load_settings()
+
+
+def webhook_token(settings: Settings) -> str:
+    """The secret webhooks are signed with: the Twilio auth token, or the simulator's own."""
+    return settings.twilio_auth_token.get_secret_value() or settings.simulator_auth_token

@@ -21,7 +21,7 @@ from outreach.campaigns.service import create_campaign
 from outreach.clinics.models import ApiKey, Clinic, Role
 from outreach.clinics.service import create_clinic
 from outreach.db import utcnow
-from outreach.inbox.queue import set_profile
+from outreach.inbox.coordinator_queue import set_profile
 from outreach.inbox.schemas import ProfileIn
 from outreach.patients.models import Appointment, AppointmentStatus, ConsentStatus, Patient
 from outreach.patients.schemas import ConsentIn, PatientCreate

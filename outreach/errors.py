@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 
 class DomainError(Exception):
@@ -68,6 +70,15 @@ def _validation_item(err: dict[str, Any]) -> dict[str, Any]:
     return {"field": _field(err["loc"]), "reason": str(err.get("msg", "invalid value"))}
 
 
+def error_slug(status_code: int) -> str:
+    """`not_found`, `too_many_requests`, …: the reason phrase of a status, as an identifier."""
+    try:
+        phrase = HTTPStatus(status_code).phrase
+    except ValueError:
+        return "error"
+    return phrase.lower().replace(" ", "_").replace("-", "_")
+
+
 def install_handlers(app: FastAPI) -> None:
     """Register the JSON shapes for domain and validation errors."""
 
@@ -82,3 +93,8 @@ def install_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         items = [_validation_item(dict(e)) for e in exc.errors()]
         return JSONResponse(status_code=422, content={"error": "validation_error", "detail": items})
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        body = {"error": error_slug(exc.status_code), "detail": exc.detail}
+        return JSONResponse(status_code=exc.status_code, content=body, headers=exc.headers)

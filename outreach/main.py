@@ -9,13 +9,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from outreach import web
-from outreach.api import admin, campaigns, coordinator, health, journeys, patients, simulator, webhooks
+from outreach.api import (
+    admin,
+    campaigns,
+    coordinator,
+    health,
+    journeys,
+    languages,
+    patients,
+    simulator,
+    webhooks,
+)
 from outreach.api.inbound import InboundWebhook
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for
 from outreach.errors import install_handlers
 from outreach.inbox.receiver import PostgresReceiver, SessionReceiver
 from outreach.redaction import install_access_log_redaction
+from outreach.security import api as security_api
+from outreach.security.limits import install_limits
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,11 +69,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patients.router)
     app.include_router(admin.router)
     app.include_router(campaigns.router)
+    app.include_router(languages.router)
     app.include_router(coordinator.router)
     app.include_router(journeys.router)
     app.include_router(journeys.coordinator_router)
     app.include_router(simulator.router)
     app.include_router(webhooks.router)
+    app.include_router(security_api.router)
     web.install(app)
+    install_limits(app)  # request body sizes and the documented error shape
     app.add_middleware(InboundWebhook)  # last added runs first: Twilio's webhook skips the routing
     return app

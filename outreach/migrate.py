@@ -6,6 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from outreach.db import engine_for
 
 _HERE = Path(__file__).parent / "migrations"
 
@@ -31,11 +35,6 @@ def check(database_url: str) -> None:
 
 def is_current(database_url: str) -> bool:
     """Whether the database is at the newest migration."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    from outreach.db import engine_for
-
     heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
     with engine_for(database_url).connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())

@@ -10,6 +10,7 @@ from outreach.inbox import models as inbox_models  # noqa: F401  (registers inbo
 from outreach.journeys import models as journey_models  # noqa: F401  (registers journey tables)
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, ConsentEvent, Patient
+from outreach.security import models as security_models  # noqa: F401  (registers security tables)
 from outreach.sms.models import SimulatedSms
 
 metadata = SQLModel.metadata

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from outreach.clinics.models import ApiKey, Clinic
-from outreach.config import ConfigError, Settings
+from outreach.config import ConfigError, Settings, load_settings
 from outreach.main import create_app
 from outreach.patients.models import Patient
 from tests.factories import auth
@@ -63,8 +63,6 @@ def test_redis_broker_is_also_the_pacing_redis() -> None:
 def test_unworkable_settings_say_what_to_set(
     values: dict[str, str], names: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from outreach.config import load_settings
-
     for key, value in values.items():
         monkeypatch.setenv(f"OUTREACH_{key.upper()}", value)
     with pytest.raises(ConfigError, match=names):

@@ -16,7 +16,7 @@ from outreach.campaigns.models import Campaign, CampaignStatus, Enrollment
 from outreach.clinics.models import ApiKey, Clinic, Role
 from outreach.db import session_scope, utcnow
 from outreach.demo import DEMO_CAMPAIGN, print_demo, seed_demo
-from outreach.inbox.queue import get_profile
+from outreach.inbox.coordinator_queue import get_profile
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.patients.models import Appointment, Patient
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from outreach.config import Settings
 from outreach.main import create_app
 from outreach.sms.models import SimulatedSms
+from tests.conftest import _truncate_all
 from tests.factories import auth, create_clinic, create_key, create_patient
 from tests.processes import outreach_env, running, wait_for
 
@@ -59,8 +60,6 @@ def test_embedded_default_sqlite_and_filesystem_broker(tmp_path: Path, sqlite_te
 
 
 def test_production_shape_postgres_and_redis(tmp_path: Path, pg_database: str, redis_url: str) -> None:
-    from tests.conftest import _truncate_all
-
     redis.Redis.from_url(redis_url).flushdb()
     settings = Settings(_env_file=None, database_url=pg_database, broker_url=redis_url, data_dir=tmp_path)
     app = create_app(settings)

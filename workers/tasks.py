@@ -7,9 +7,10 @@ from uuid import UUID
 
 from outreach.campaigns import materialize as materializer
 from outreach.config import get_settings
-from outreach.db import engine_for, utcnow
+from outreach.db import engine_for, session_scope, utcnow
 from outreach.journeys import follow as journeys_follow
 from outreach.messaging import dispatch
+from outreach.security.retention import purge
 from workers.celery_app import SEND_QUEUE, app
 
 
@@ -55,3 +56,10 @@ def send_sms(message_id: str, segments: int | None = None) -> str:
 def send_batch(message_ids: list[str], segments: list[int]) -> dict[str, int]:
     """Send several texts, each at most once; a redelivered batch skips the ones already taken."""
     return dispatch.send_batch([(UUID(mid), count) for mid, count in zip(message_ids, segments, strict=True)])
+
+
+@app.task(name="outreach.retention", ignore_result=True)
+def retention() -> dict[str, int]:
+    """Remove the words of texts older than each clinic's retention period (the outcomes stay)."""
+    with session_scope(engine_for(get_settings().database_url)) as session:
+        return purge(session=session, now=utcnow())

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
+from outreach.api.paging import Offset
 from outreach.clinics.models import Role
 from outreach.db import utcnow
 from outreach.messaging import service as messaging
@@ -16,7 +17,6 @@ from outreach.messaging.schemas import MessageCreate, MessagePublic
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[require_role(Role.ADMIN)])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 @router.post("/messages", status_code=201, summary="Schedule a one-off text")
@@ -29,6 +29,8 @@ def create_message(data: MessageCreate, session: SessionDep, principal: Principa
         send_at=data.send_at,
         language=data.language,
         now=utcnow(),
+        phi_override_reason=data.phi_override_reason,
+        actor_key_id=principal.key_id,
     )
     return MessagePublic.model_validate(message, from_attributes=True)
 

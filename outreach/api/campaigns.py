@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import Session
 
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
+from outreach.api.paging import Offset
 from outreach.campaigns import enrollment, launch, preview, service
 from outreach.campaigns.models import Campaign
 from outreach.campaigns.schemas import (
@@ -29,7 +30,6 @@ from outreach.db import utcnow
 router = APIRouter(prefix="/admin", tags=["campaigns"], dependencies=[require_role(Role.ADMIN)])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _public(session: Session, campaign: Campaign) -> CampaignPublic:
@@ -44,7 +44,9 @@ def _public(session: Session, campaign: Campaign) -> CampaignPublic:
 @router.post("/campaigns", status_code=201, summary="Create a draft campaign")
 def create_campaign(data: CampaignCreate, session: SessionDep, principal: PrincipalDep) -> CampaignPublic:
     clinic = get_clinic(session=session, clinic_id=principal.clinic_id)
-    campaign = service.create_campaign(session=session, clinic=clinic, data=data, now=utcnow())
+    campaign = service.create_campaign(
+        session=session, clinic=clinic, data=data, now=utcnow(), actor_key_id=principal.key_id
+    )
     return _public(session, campaign)
 
 

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
 from outreach.clinics.models import Role
 from outreach.db import utcnow
-from outreach.inbox import actions, history, queue
+from outreach.inbox import coordinator, history
+from outreach.inbox import coordinator_queue as queue
 from outreach.inbox.models import ACTIVE, Priority, ThreadStatus
 from outreach.inbox.schemas import (
     NoteIn,
@@ -77,14 +78,14 @@ def get_thread(thread_id: uuid.UUID, session: SessionDep, user: PrincipalDep) ->
 
 @router.post("/threads/{thread_id}/claim", summary="Claim a thread (409 names who holds it)")
 def claim(thread_id: uuid.UUID, session: SessionDep, user: PrincipalDep) -> ThreadPublic:
-    return actions.claim(
+    return coordinator.claim(
         session=session, clinic_id=user.clinic_id, thread_id=thread_id, key_id=user.key_id, now=utcnow()
     )
 
 
 @router.post("/threads/{thread_id}/release", summary="Give a claimed thread back to the queue")
 def release(thread_id: uuid.UUID, session: SessionDep, user: PrincipalDep) -> ThreadPublic:
-    return actions.release(
+    return coordinator.release(
         session=session, clinic_id=user.clinic_id, thread_id=thread_id, key_id=user.key_id, now=utcnow()
     )
 
@@ -93,7 +94,7 @@ def release(thread_id: uuid.UUID, session: SessionDep, user: PrincipalDep) -> Th
     "/threads/{thread_id}/replies", status_code=201, summary="Text the patient (free text or a template)"
 )
 def reply(thread_id: uuid.UUID, data: ReplyIn, session: SessionDep, user: PrincipalDep) -> ReplyPublic:
-    return actions.reply(
+    return coordinator.reply(
         session=session,
         clinic_id=user.clinic_id,
         thread_id=thread_id,
@@ -105,7 +106,7 @@ def reply(thread_id: uuid.UUID, data: ReplyIn, session: SessionDep, user: Princi
 
 @router.post("/threads/{thread_id}/notes", status_code=201, summary="Leave a note for the care team")
 def add_note(thread_id: uuid.UUID, data: NoteIn, session: SessionDep, user: PrincipalDep) -> ThreadPublic:
-    return actions.add_note(
+    return coordinator.add_note(
         session=session,
         clinic_id=user.clinic_id,
         thread_id=thread_id,
@@ -117,7 +118,7 @@ def add_note(thread_id: uuid.UUID, data: NoteIn, session: SessionDep, user: Prin
 
 @router.post("/threads/{thread_id}/resolve", summary="Close a thread with an outcome")
 def resolve(thread_id: uuid.UUID, data: ResolveIn, session: SessionDep, user: PrincipalDep) -> ThreadPublic:
-    return actions.resolve(
+    return coordinator.resolve(
         session=session,
         clinic_id=user.clinic_id,
         thread_id=thread_id,

@@ -13,7 +13,8 @@ from sqlmodel import Session
 from outreach.auth import Principal, authenticate
 from outreach.clinics.models import Role
 from outreach.config import Settings
-from outreach.db import reader
+from outreach.db import reader, session_scope
+from outreach.security import audit, ratelimit
 
 _READS = frozenset({"GET", "HEAD"})
 _bearer = HTTPBearer(auto_error=False, description="An outreach API key: `Authorization: Bearer ok_…`")
@@ -36,16 +37,12 @@ async def get_engine(request: Request) -> Engine:
 def get_session(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
     """One unit of work per request: committed when the handler returns, rolled back if it raises.
 
-    A GET only reads: it runs without a transaction (no BEGIN/ROLLBACK round trips).
+    A GET only reads (and adds its audit row): it runs without a transaction, so no BEGIN/ROLLBACK
+    round trips.
     """
-    bind = reader(engine) if request.method in _READS else engine
-    with Session(bind, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(reader(engine) if request.method in _READS else engine) as session:
+        yield session
+        audit.record_request(request.scope, session)  # who read or changed which patient's data
 
 
 # scope="function": the commit happens before the response is sent, so a 201 means the row is stored.
@@ -55,17 +52,21 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def get_principal(
+    request: Request,
     session: SessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header_key: Annotated[str | None, Depends(_header)],
 ) -> Principal:
-    """The caller's clinic and role; 401 when the key is missing, unknown or revoked."""
+    """The caller's clinic and role; 401 when the key is missing, unknown or revoked (429 after many)."""
     presented = bearer.credentials if bearer else header_key
     if not presented:
         raise HTTPException(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
+    ratelimit.check_authentication_allowed(request, presented=presented)
     principal = authenticate(session=session, presented=presented)
     if principal is None:
+        ratelimit.note_failed_authentication(request, presented=presented)
         raise HTTPException(401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    request.state.principal = principal  # the audit trail names who read or changed what
     return principal
 
 

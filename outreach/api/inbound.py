@@ -18,10 +18,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from outreach.api.twilio_auth import MAX_FORM_BYTES, MAX_FORM_FIELDS, signed_by_twilio
 from outreach.config import Settings
-from outreach.inbox.service import IncomingSms
+from outreach.inbox.inbound_plan import IncomingSms
+from outreach.security.ratelimit import inbound_retry_after
+from outreach.sms.base import MAX_BODY_CHARS
 
 PATH = "/webhooks/twilio/sms"
-_LIMITS = {"MessageSid": 64, "From": 32, "To": 32, "Body": 1600}
+_LIMITS = {"MessageSid": 64, "From": 32, "To": 32, "Body": MAX_BODY_CHARS}
 _FORM = b"application/x-www-form-urlencoded"
 
 
@@ -96,8 +98,12 @@ async def _sms(scope: Scope, receive: Receive, settings: Settings) -> IncomingSm
     )
 
 
-async def _answer(send: Send, status: int, content_type: bytes, body: bytes) -> None:
+async def _answer(
+    send: Send, status: int, content_type: bytes, body: bytes, *, retry_after: int | None = None
+) -> None:
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -118,6 +124,11 @@ class InboundWebhook:
         except _Refused as refused:
             detail = json.dumps({"detail": refused.detail}).encode()
             await _answer(send, refused.status, b"application/json", detail)
+            return
+        wait = await inbound_retry_after(scope, from_phone=sms.from_phone)
+        if wait is not None:  # a flood from one number is refused before anything is stored
+            detail = json.dumps({"detail": f"too many texts from this number; retry after {wait} s"}).encode()
+            await _answer(send, 429, b"application/json", detail, retry_after=wait)
             return
         # Committed before the answer goes out, so a STOP that Twilio sees acknowledged has taken effect;
         # a replayed SID (None) gets an empty answer and no second effect.

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, UploadFile
 
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
+from outreach.api.paging import Offset
 from outreach.clinics.models import Role
 from outreach.clinics.service import get_clinic
 from outreach.db import utcnow
@@ -30,7 +31,6 @@ from outreach.patients.schemas import (
 router = APIRouter(prefix="/admin", tags=["patients"], dependencies=[require_role(Role.ADMIN)])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _public(patient: object) -> PatientPublic:

@@ -1,5 +1,7 @@
-"""The simulator's phones (only with the simulator gateway): what each number received and sent, and a
-way to reply that goes through the real, signed inbound webhook exactly as Twilio would call it."""
+"""The simulator's phones (only with the simulator gateway, never in production): what each of the
+caller's clinic's patients received and sent, and a way to reply as one of them that goes through the
+real, signed inbound webhook exactly as Twilio would call it. A key of that clinic (or a signed-in web
+session) is required; another clinic's phone is not found."""
 
 from __future__ import annotations
 
@@ -12,14 +14,16 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from outreach.api.deps import SessionDep, SettingsDep
-from outreach.api.twilio_auth import webhook_token
 from outreach.clinics.models import Clinic
-from outreach.config import Settings
+from outreach.config import Settings, webhook_token
 from outreach.inbox.models import InboundMessage
+from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Patient
+from outreach.security.simulator_access import SimulatorClinic
+from outreach.sms.base import MAX_BODY_CHARS
 from outreach.sms.models import SimulatedSms
 from outreach.sms.twilio import sign_request
 
@@ -32,23 +36,37 @@ class PhoneReply(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=1600)
+    body: str = Field(min_length=1, max_length=MAX_BODY_CHARS)
 
 
-def _require_simulator(settings: Settings) -> None:
-    if settings.gateway != "simulator":
-        raise HTTPException(404, "the simulator is off (OUTREACH_GATEWAY is not simulator)")
-
-
-@router.get("/phones", summary="Texts received and sent by each simulated phone")
-def phones(session: SessionDep, settings: SettingsDep) -> dict[str, list[dict[str, Any]]]:
-    _require_simulator(settings)
+@router.get("/phones", summary="Texts received and sent by each of the clinic's simulated phones")
+def phones(session: SessionDep, clinic_id: SimulatorClinic) -> dict[str, list[dict[str, Any]]]:
+    numbers = select(Patient.phone).where(Patient.clinic_id == clinic_id)
     inbox: dict[str, list[dict[str, Any]]] = {}
-    for sms in session.exec(select(SimulatedSms).order_by(col(SimulatedSms.created_at)).limit(2000)):
+    # The clinic's own texts, and TwiML answers (which have no outbox row) to its patients' numbers.
+    received = (
+        select(SimulatedSms)
+        .outerjoin(OutboundMessage, col(OutboundMessage.id) == SimulatedSms.message_id)
+        .where(
+            or_(
+                col(OutboundMessage.clinic_id) == clinic_id,
+                col(OutboundMessage.id).is_(None) & col(SimulatedSms.to).in_(numbers),
+            )
+        )
+        .order_by(col(SimulatedSms.created_at))
+        .limit(2000)
+    )
+    for sms in session.exec(received):
         inbox.setdefault(sms.to, []).append(
             {"direction": "in", "body": sms.body, "at": sms.created_at.isoformat()}
         )
-    for sent in session.exec(select(InboundMessage).order_by(col(InboundMessage.received_at)).limit(2000)):
+    replies = (
+        select(InboundMessage)
+        .where(InboundMessage.clinic_id == clinic_id)
+        .order_by(col(InboundMessage.received_at))
+        .limit(2000)
+    )
+    for sent in session.exec(replies):
         inbox.setdefault(sent.from_phone, []).append(
             {"direction": "out", "body": sent.body, "at": sent.received_at.isoformat(), "kind": sent.kind}
         )
@@ -56,12 +74,15 @@ def phones(session: SessionDep, settings: SettingsDep) -> dict[str, list[dict[st
 
 
 @router.post("/phones/{phone}/reply", summary="Reply from a simulated phone through the real inbound webhook")
-def reply(phone: str, data: PhoneReply, session: SessionDep, settings: SettingsDep) -> dict[str, str | None]:
-    _require_simulator(settings)
-    patient = session.exec(select(Patient).where(Patient.phone == phone)).first()
-    clinic = session.get(Clinic, patient.clinic_id) if patient else None
+def reply(
+    phone: str, data: PhoneReply, session: SessionDep, settings: SettingsDep, clinic_id: SimulatorClinic
+) -> dict[str, str | None]:
+    patient = session.exec(
+        select(Patient).where(Patient.clinic_id == clinic_id, Patient.phone == phone)
+    ).first()
+    clinic = session.get(Clinic, clinic_id) if patient else None
     if patient is None or clinic is None:
-        raise HTTPException(404, "no simulated phone has that number")
+        raise HTTPException(404, "this clinic has no simulated phone with that number")
     answer = _call_webhook(settings, sender=phone, clinic_phone=clinic.phone, body=data.body)
     if answer:
         _deliver(session, to=phone, body=answer)

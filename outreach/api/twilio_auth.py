@@ -13,16 +13,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from outreach.api.deps import SettingsDep
-from outreach.config import Settings
+from outreach.config import Settings, webhook_token
 from outreach.sms.twilio import sign_request, validate_signature
 
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 100
-
-
-def webhook_token(settings: Settings) -> str:
-    """The secret webhooks are signed with: the Twilio auth token, or the simulator's own."""
-    return settings.twilio_auth_token.get_secret_value() or settings.simulator_auth_token
 
 
 def signed_by_twilio(

@@ -50,6 +50,7 @@ class Choice:
     text: str | None
     language: str
     fell_back: bool
+    held_because: str | None = None  # why a held row has no text, when it is not the missing language
 
 
 class Planner:
@@ -93,6 +94,15 @@ class Planner:
             if own is not None and own in step.bodies:
                 return Choice(step.bodies[own], own, fell_back=False)
             return Choice(None if hold else step.bodies[fallback], fallback, fell_back=True)
+        if self.clinic.require_reviewed_translations:
+            reviewed = i18n.reviewed_choice(
+                step.template or "", wanted, clinic_default=self.clinic.default_language
+            )
+            if reviewed is not None:  # the catalog is a draft: fall back or hold, as for a missing language
+                why = i18n.review_notice(wanted.language)
+                if hold:
+                    return Choice(None, wanted.language, fell_back=True, held_because=why)
+                return Choice(reviewed.text, reviewed.language, fell_back=True)
         text = i18n.template_text(step.template or "", wanted.language)
         if wanted.fell_back and hold:
             return Choice(None, wanted.language, fell_back=True)
@@ -170,7 +180,8 @@ class Planner:
             reason = f"{planned.reason_code}: {planned.skip_reason}"
             row.update(status=MessageStatus.SKIPPED.value, error_reason=reason[:255])
         elif choice.text is None:
-            reason = f"{HELD_LANGUAGE}: no text in the patient's language ({who.language})"
+            why = choice.held_because or "no text in the patient's language"
+            reason = f"{HELD_LANGUAGE}: {why} ({who.language})"
             row.update(status=MessageStatus.HELD.value, error_reason=reason[:255])
         else:
             row["status"] = MessageStatus.SCHEDULED.value

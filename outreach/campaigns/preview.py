@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from outreach import i18n
 from outreach.campaigns.launch import excluded_counts, recipients
 from outreach.campaigns.models import CampaignKind
 from outreach.campaigns.planning import Planner, Recipient
@@ -21,6 +22,7 @@ from outreach.journeys import preview as journeys
 from outreach.messaging.models import MessageStatus
 from outreach.patients.models import Appointment, AppointmentStatus
 from outreach.patients.service import get_patient
+from outreach.security import spend
 
 
 def _planner(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, now: datetime) -> Planner:
@@ -79,7 +81,17 @@ def preview(
         status=row["status"],
         reason=row["error_reason"],
         fell_back=planner.choose(chosen, patient.language).fell_back,
+        notice=next(iter(_notices(planner, {patient.language})), None) if chosen.template else None,
     )
+
+
+def _notices(planner: Planner, tags: set[str]) -> list[str]:
+    """Review notices for the built-in catalogs these patients' languages would use."""
+    if not any(step.template for step in planner.steps):
+        return []  # the clinic wrote every text itself
+    default = planner.clinic.default_language
+    languages = {i18n.negotiate(tag, clinic_default=default).language for tag in tags}
+    return sorted(notice for language in languages if (notice := i18n.review_notice(language)))
 
 
 def dry_run(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, now: datetime) -> Timeline:
@@ -90,7 +102,9 @@ def dry_run(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, n
     per_language: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     fallbacks: Counter[str] = Counter()
+    day_segments: Counter[str] = Counter()
     rows = held = segments = 0
+    tags: set[str] = set()
     campaign = planner.campaign
     source = (
         journeys.journey_recipients(session=session, campaign=campaign)
@@ -99,6 +113,7 @@ def dry_run(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, n
     )
     for batch in source:
         for who in batch:
+            tags.add(who.language)
             for row in planner.rows(who):
                 rows += 1
                 if row["status"] == MessageStatus.SKIPPED.value:
@@ -110,7 +125,9 @@ def dry_run(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, n
                 if row["status"] == MessageStatus.HELD.value:
                     held += 1
                     continue
-                per_day[row["send_at"].astimezone(zone).date().isoformat()] += 1
+                day = row["send_at"].astimezone(zone).date().isoformat()
+                per_day[day] += 1
+                day_segments[day] += row["segments"]
                 per_language[row["language"]] += 1
                 segments += row["segments"]
     return Timeline(
@@ -124,4 +141,6 @@ def dry_run(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, n
         held=held,
         excluded=excluded_counts(session=session, campaign=planner.campaign, now=now),
         fallbacks=dict(fallbacks),
+        notices=_notices(planner, tags),
+        over_daily_cap=spend.over_cap(session=session, clinic=planner.clinic, segments_per_day=day_segments),
     )

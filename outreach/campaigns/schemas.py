@@ -48,6 +48,9 @@ class CampaignCreate(BaseModel):
         default=True, description="Journeys: a newer event of the kind ends the series and starts it again"
     )
     steps: list[StepIn] = Field(min_length=1, max_length=10)
+    phi_override_reason: str | None = Field(
+        default=None, min_length=3, max_length=500, description="Keep texts that name a PHI term (audited)"
+    )
 
 
 class StepPublic(BaseModel):
@@ -140,6 +143,7 @@ class PreviewOut(BaseModel):
     status: str
     reason: str | None
     fell_back: bool
+    notice: str | None = Field(default=None, description='e.g. "Somali: draft translation, not reviewed ..."')
 
 
 class Timeline(BaseModel):
@@ -155,3 +159,8 @@ class Timeline(BaseModel):
     held: int
     excluded: dict[str, int]
     fallbacks: dict[str, int]
+    notices: list[str] = Field(default_factory=list, description="Built-in translations not yet reviewed")
+    over_daily_cap: dict[str, int] = Field(
+        default_factory=dict,
+        description="Days over the clinic's daily segment cap, by how many segments (those texts are held)",
+    )

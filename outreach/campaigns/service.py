@@ -14,10 +14,12 @@ from outreach.campaigns.models import Campaign, CampaignKind, CampaignStatus, Ca
 from outreach.campaigns.planning import APPOINTMENT_PLACEHOLDERS
 from outreach.campaigns.schemas import CampaignCreate, StepIn
 from outreach.clinics.models import Clinic
-from outreach.errors import Conflict, Invalid, NotFound
+from outreach.errors import Conflict, Invalid
 from outreach.messaging.models import CAMPAIGN_PAUSED, MessageStatus, OutboundMessage
+from outreach.security import phi
+from outreach.sms.base import MAX_BODY_CHARS
+from outreach.tenancy import get_owned
 
-MAX_BODY_CHARS = 1600  # Twilio's limit for one message body
 DEFAULT_TEMPLATE = {
     CampaignKind.REMINDER: i18n.TemplateKey.APPOINTMENT_REMINDER,
     CampaignKind.CHECKIN: i18n.TemplateKey.CHECKIN_POST_VISIT,
@@ -81,7 +83,14 @@ def _check_content(*, clinic: Clinic, kind: CampaignKind, step: StepIn, where: s
     return str(key)
 
 
-def create_campaign(*, session: Session, clinic: Clinic, data: CampaignCreate, now: datetime) -> Campaign:
+def create_campaign(
+    *,
+    session: Session,
+    clinic: Clinic,
+    data: CampaignCreate,
+    now: datetime,
+    actor_key_id: uuid.UUID | None = None,
+) -> Campaign:
     """Add a draft campaign after checking that every step can fire and every text is allowed."""
     if data.anchor_event is not None and data.kind != CampaignKind.CHECKIN:
         raise Invalid("anchor_event", "only a check-in campaign can be timed from patients' events")
@@ -104,6 +113,16 @@ def create_campaign(*, session: Session, clinic: Clinic, data: CampaignCreate, n
         journey = data.anchor_event is not None
         _check_timing(kind=data.kind, step=step, where=where, now=now, journey=journey)
         template = _check_content(clinic=clinic, kind=data.kind, step=step, where=where)
+        for language, text in (step.bodies or {}).items():
+            phi.check_text(
+                session=session,
+                clinic_id=clinic.id,
+                text=text,
+                language=language,
+                field=f"{where}.bodies.{language}",
+                override_reason=data.phi_override_reason,
+                key_id=actor_key_id,
+            )
         fields = step.model_dump(exclude={"template", "bodies"})
         steps.append(CampaignStep(campaign_id=campaign.id, position=position, template=template, **fields))
         steps[-1].bodies = dict(step.bodies or {})
@@ -116,10 +135,7 @@ def create_campaign(*, session: Session, clinic: Clinic, data: CampaignCreate, n
 
 def get_campaign(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
     """One of the clinic's campaigns."""
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None or campaign.clinic_id != clinic_id:
-        raise NotFound("campaign")
-    return campaign
+    return get_owned(session, Campaign, campaign_id, clinic_id=clinic_id, name="campaign")
 
 
 def get_steps(*, session: Session, campaign_id: uuid.UUID) -> list[CampaignStep]:

@@ -34,6 +34,8 @@ class Clinic(SQLModel, table=True):
     program_name: str = Field(default="Appointment and care texts", max_length=80)
     # What one SMS segment costs the clinic (USD), for campaign cost estimates; Twilio's US list price.
     cost_per_segment: float = Field(default=0.0083)
+    # Send built-in texts only in translations a native speaker reviewed (drafts fall back or hold).
+    require_reviewed_translations: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 

@@ -1,7 +1,14 @@
 """Catalog upkeep: extract → update → compile, and a check that the committed catalogs are current.
 
 `python -m outreach.i18n.catalogs` after changing a text; `--compile-only` builds the .mo files (the
-install and run commands do this); `--check` fails when a catalog is stale against the source.
+install and run commands do this); `--check` fails when a catalog is stale against the source, needs
+re-translation (`fuzzy`) or lacks its provenance header (see `outreach.i18n.provenance`);
+`--mark-reviewed LANG --by NAME --on YYYY-MM-DD` records a native speaker's review of a catalog.
+
+A source text that changes keeps its old translation marked `fuzzy` (never sent: the compiled catalog
+leaves fuzzy texts out) with a `# source-changed: <date> (was <hash of the old source>)` comment, so the
+translator sees what to redo and a reviewed catalog shows the text as changed since its review. (Babel
+reads `#|` previous-msgid lines back as plain comments, so the old text is not kept that way.)
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -17,6 +24,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from outreach.i18n import provenance as prov
 from outreach.i18n.languages import CATALOG_DIRS, locales_dir
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -36,10 +44,10 @@ def extract() -> Catalog:
     return catalog
 
 
-def _dump(catalog: Catalog) -> bytes:
+def _dump(catalog: Catalog, fields: dict[str, str] | None = None) -> bytes:
     out = io.BytesIO()
     write_po(out, catalog, omit_header=False, no_location=True, sort_output=True, width=100)
-    return out.getvalue()
+    return out.getvalue() if fields is None else prov.with_fields(out.getvalue(), fields)
 
 
 def _po_path(folder: str) -> Path:
@@ -60,14 +68,20 @@ def stale() -> list[str]:
         if not path.exists():
             problems.append(f"{path} is missing")
             continue
-        ids = {m.id for m in read_po(path.open("rb")) if m.id}
+        catalog = read_po(path.open("rb"))
+        ids = {m.id for m in catalog if m.id}
         if ids != source:
             problems.append(f"{path}: {len(source - ids)} missing, {len(ids - source)} obsolete")
+        fuzzy = sum(1 for m in catalog if m.id and m.fuzzy)
+        if fuzzy:
+            problems.append(f"{path}: {fuzzy} texts changed in the source and need translating again (fuzzy)")
+        problems += [f"{path}: {p}" for p in prov.problems(prov.header_fields(path.read_text("utf-8")))]
     return problems
 
 
 def update() -> None:
     """Write the .pot and merge it into every .po (new texts appear untranslated, old ones go)."""
+    today = datetime.now(UTC).date()
     template = extract()
     template.creation_date = template.revision_date = FIXED_DATE
     (locales_dir() / "outreach.pot").write_bytes(_dump(template))
@@ -75,11 +89,41 @@ def update() -> None:
         path = _po_path(folder)
         if language == "en" or not path.exists():
             continue
+        fields = prov.header_fields(path.read_text(encoding="utf-8"))
         catalog = read_po(path.open("rb"), locale=folder.replace("-", "_"))
-        catalog.update(template, no_fuzzy_matching=True)
+        catalog.update(template)
+        _mark_source_changes(catalog, today)
         catalog.obsolete.clear()
         catalog.creation_date = catalog.revision_date = FIXED_DATE
-        path.write_bytes(_dump(catalog))
+        path.write_bytes(_dump(catalog, fields))
+
+
+def _mark_source_changes(catalog: Catalog, today: date) -> None:
+    """Date the texts whose source changed in this update (Babel kept the old translation as fuzzy)."""
+    for message in catalog:
+        dated = any(c.startswith(prov.SOURCE_CHANGED) for c in message.user_comments)
+        if message.id and message.fuzzy and message.previous_id and not dated:
+            was = prov.source_hash(str(message.previous_id[0]))
+            message.user_comments.append(f"{prov.SOURCE_CHANGED} {today.isoformat()} (was {was})")
+
+
+def mark_reviewed(language: str, *, by: str, on: date) -> int:
+    """Record a native speaker's review of a whole catalog; return how many texts it covers."""
+    path = prov.po_path(language)
+    fields = prov.header_fields(path.read_text(encoding="utf-8"))
+    catalog = read_po(path.open("rb"), locale=CATALOG_DIRS[language].replace("-", "_"))
+    count = 0
+    for message in catalog:
+        if not message.id or not isinstance(message.id, str):
+            continue
+        if message.fuzzy:
+            raise ValueError(f"{language}: translate the fuzzy text {message.id[:40]!r} before a review")
+        kept = [c for c in message.user_comments if not c.startswith((prov.REVIEWED, prov.SOURCE_CHANGED))]
+        message.user_comments = [*kept, f"{prov.REVIEWED} {prov.source_hash(message.id)}"]
+        count += 1
+    fields.update({"X-Review-Status": "reviewed", "X-Reviewed-By": by, "X-Reviewed-On": on.isoformat()})
+    path.write_bytes(_dump(catalog, fields))
+    return count
 
 
 def compile_all() -> int:
@@ -101,7 +145,16 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m outreach.i18n.catalogs")
     parser.add_argument("--check", action="store_true", help="fail when catalogs are stale")
     parser.add_argument("--compile-only", action="store_true", help="only build .mo files")
+    parser.add_argument("--mark-reviewed", metavar="LANG", help="record a native speaker's review")
+    parser.add_argument("--by", help="the reviewer's name (with --mark-reviewed)")
+    parser.add_argument("--on", type=date.fromisoformat, help="the review date, YYYY-MM-DD")
     args = parser.parse_args(argv)
+    if args.mark_reviewed:
+        if args.mark_reviewed not in CATALOG_DIRS or not args.by or args.on is None:
+            parser.error("--mark-reviewed needs a supported language, --by and --on")
+        count = mark_reviewed(args.mark_reviewed, by=args.by, on=args.on)
+        print(f"{args.mark_reviewed}: {count} texts reviewed")
+        return 0
     if args.check:
         problems = stale()
         for problem in problems:

@@ -23,17 +23,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from outreach.i18n import redflags
+from outreach.i18n.folding import normalize
 from outreach.i18n.languages import CATALOG_DIRS, locales_dir
+
+__all__ = ["KeywordMatch", "Table", "find_urgent", "match_keyword", "normalize", "table"]
 
 Kind = Literal["optout", "optin", "help", "confirm", "cancel", "answer"]
 _PRECEDENCE: tuple[Kind, ...] = ("optout", "optin", "help", "confirm", "cancel")
-_EDGE = ("P", "S", "Z", "C")  # punctuation, symbols (emoji), separators, controls
-# Arabic-script spellings patients mix freely: hamza forms of alef, taa marbuta, Arabic vs Persian
-# yeh and kaf, the tatweel stretch, a zero-width non-joiner, and the optional short-vowel marks.
-_ARABIC_FOLD = str.maketrans(
-    {"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه", "ى": "ی", "ي": "ی", "ك": "ک", "ـ": None, "\u200c": None}
-    | {chr(c): None for c in range(0x064B, 0x0653)}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,26 +49,6 @@ class Table:
     words: dict[str, frozenset[str]]
     optout_phrases: tuple[str, ...]
     urgent_phrases: tuple[str, ...]
-
-
-def normalize(text: str) -> str:
-    """Fold width and case, drop Latin accents, trim punctuation and emoji at the ends, squeeze spaces."""
-    folded = unicodedata.normalize("NFKC", text).casefold().replace("đ", "d").replace("’", "'")
-    folded = folded.translate(_ARABIC_FOLD)
-    decomposed = unicodedata.normalize("NFD", folded)
-    kept: list[str] = []
-    for char in decomposed:
-        # Only marks on Latin/Greek/Cyrillic letters are accents; Indic and Arabic marks are letters' vowels.
-        if unicodedata.category(char) == "Mn" and kept and ord(kept[-1]) < 0x0530:
-            continue
-        kept.append(char)
-    text = unicodedata.normalize("NFC", "".join(kept))
-    start, end = 0, len(text)
-    while start < end and unicodedata.category(text[start])[0] in _EDGE:
-        start += 1
-    while end > start and unicodedata.category(text[end - 1])[0] in _EDGE:
-        end -= 1
-    return " ".join(text[start:end].split())
 
 
 @lru_cache(maxsize=64)
@@ -117,10 +94,15 @@ def match_keyword(text: str, *, language: str | None) -> KeywordMatch | None:
 
 
 def find_urgent(text: str, *, language: str | None) -> str | None:
-    """The red-flag phrase in a message (chest pain, can't breathe, ...), if any."""
-    said = normalize(text)
-    for t in _tables(language):
-        for phrase in t.urgent_phrases:
-            if phrase and phrase in said:
-                return phrase
+    """The red-flag phrase in a message (chest pain, can't breathe, ...), if any.
+
+    Looked for in the patient's language, then English; see `outreach.i18n.redflags` for what the
+    matching forgives (typos, word order, missing accents, words in between) and what it refuses
+    (negation: "no chest pain").
+    """
+    names = [language] if language in CATALOG_DIRS and language != "en" else []
+    for name in [*names, "en"]:
+        found = redflags.find(text, name)
+        if found is not None:
+            return found
     return None

@@ -15,13 +15,18 @@ CATALOG_DIRS: dict[str, str] = {
     "en": "en", "es": "es", "zh-Hans": "zh_Hans", "zh-Hant": "zh_Hant", "vi": "vi", "tl": "tl",
     "ko": "ko", "ru": "ru", "ar": "ar", "ht": "ht", "pt": "pt", "fr": "fr", "pl": "pl", "hi": "hi",
     "bn": "bn", "ur": "ur", "fa": "fa", "so": "so", "am": "am", "uk": "uk",
+    "ja": "ja", "pa": "pa", "gu": "gu", "it": "it", "de": "de", "hy": "hy", "km": "km", "ne": "ne",
+    "my": "my", "ps": "ps", "th": "th",
 }  # fmt: skip
 SUPPORTED: tuple[str, ...] = tuple(CATALOG_DIRS)
-RTL = frozenset({"ar", "ur", "fa"})
+RTL = frozenset({"ar", "ur", "fa", "ps"})
 # Languages a patient may name that we serve with a close catalog: Filipino is Tagalog-based; Dari
 # (prs, fa-AF) is Persian in the same script, and Afghan patients read Iranian Persian without trouble.
 _ALIASES = {"fil": "tl", "tl": "tl", "prs": "fa"}
 _TRADITIONAL_REGIONS = frozenset({"TW", "HK", "MO"})
+# The one script each catalog is written in, where a language has another in use: Punjabi in Pakistan is
+# written in Shahmukhi (pa-Arab), which a reader of Gurmukhi cannot read, so pa-Arab finds no catalog.
+_CATALOG_SCRIPT = {"pa": "Guru", "hy": "Armn", "ja": "Jpan", "ne": "Deva", "ps": "Arab", "ur": "Arab"}
 
 
 def locales_dir() -> Path:
@@ -72,6 +77,8 @@ def _catalog_for(tag: str) -> str | None:
         if script in ("Hans", "Hant"):
             return f"zh-{script}"
         return "zh-Hant" if region in _TRADITIONAL_REGIONS else "zh-Hans"
+    if script is not None and script != _CATALOG_SCRIPT.get(language, script):
+        return None
     return language if language in CATALOG_DIRS else None
 
 

@@ -46,7 +46,11 @@ _ISOLATED = frozenset(
 )
 _FSI, _PDI = "\u2068", "\u2069"
 _PLAIN_SPACES = str.maketrans({"\u202f": " ", "\u00a0": " ", "\u2009": " "})
-_NATIVE_DIGITS = {"arab": "٠١٢٣٤٥٦٧٨٩", "arabext": "۰۱۲۳۴۵۶۷۸۹", "beng": "০১২৩৪৫৬৭৮৯", "deva": "०१२३४५६७८९"}
+_NATIVE_DIGITS = {
+    "arab": "٠١٢٣٤٥٦٧٨٩", "arabext": "۰۱۲۳۴۵۶۷۸۹", "beng": "০১২৩৪৫৬৭৮৯", "deva": "०१२३४५६७८९",
+    "mymr": "၀၁၂၃၄၅၆၇၈၉", "khmr": "០១២៣៤៥៦៧៨៩", "laoo": "໐໑໒໓໔໕໖໗໘໙", "thai": "๐๑๒๓๔๕๖๗๘๙",
+    "guru": "੦੧੨੩੪੫੬੭੮੯", "gujr": "૦૧૨૩૪૫૬૭૮૯",
+}  # fmt: skip
 # CLDR's Haitian Creole data carries French day and month names; these are the Kreyòl ones.
 _HT_DAYS = ("lendi", "madi", "mèkredi", "jedi", "vandredi", "samdi", "dimanch")
 _HT_MONTHS = (

@@ -9,7 +9,7 @@ from typing import cast
 from sqlmodel import Session, col, select
 
 from outreach.clinics.models import ApiKey
-from outreach.inbox.actions import audit, load, view
+from outreach.inbox.coordinator import audit, load, view
 from outreach.inbox.models import CoordinatorProfile, InboundMessage, ThreadEvent
 from outreach.inbox.schemas import Entry, EntryKind, ThreadDetail
 from outreach.messaging.models import OutboundMessage

@@ -1,4 +1,4 @@
-"""Running inbound texts' units of work (`service`): on a session, or on PostgreSQL on the event loop.
+"""Running inbound texts' units of work (`inbound`): on a session, or on PostgreSQL on the event loop.
 
 The inbound webhook is the busiest route of the service and Twilio waits on it. On PostgreSQL it runs on
 the event loop, in batches, on its own pool of psycopg connections. Texts that arrive while earlier ones
@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -40,27 +38,14 @@ from fastapi.concurrency import run_in_threadpool
 from psycopg import AsyncClientCursor, AsyncConnection, OperationalError
 from psycopg.errors import UniqueViolation
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.base import Executable
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session
 
 from outreach.db import utcnow
-from outreach.inbox.service import (
-    LOOKUP,
-    DuplicateInbound,
-    IncomingSms,
-    Plan,
-    Received,
-    Write,
-    lookup_params,
-    plan,
-    receive,
-)
-
-_POSITIONAL = psycopg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+from outreach.inbox.inbound import DuplicateInbound, receive
+from outreach.inbox.inbound_plan import IncomingSms, Plan, Received, plan
+from outreach.inbox.inbound_sql import LOOKUP, Write, lookup_params, sender_of, writes
+from outreach.inbox.prepared import Prepared
 
 
 class SessionReceiver:
@@ -85,29 +70,6 @@ class SessionReceiver:
 
     async def close(self) -> None:
         """Nothing of its own to release: the engine belongs to the app."""
-
-
-class _Prepared:
-    """A statement prepared on the server: PREPARE once per connection, then EXECUTE name(…)."""
-
-    __slots__ = ("defaults", "execute", "name", "order", "prepare")
-
-    def __init__(self, statement: Executable, name: str) -> None:
-        assert isinstance(statement, ClauseElement)  # every statement `service` plans is one
-        compiled = statement.compile(dialect=_POSITIONAL)
-        assert isinstance(compiled, SQLCompiler)  # a DML statement compiles to one
-        self.name = name
-        self.prepare = f"PREPARE {name} AS {compiled.string}"
-        self.order = list(compiled.positiontup or ())
-        self.defaults = _plain(compiled.params)
-        self.execute = f"EXECUTE {name}({', '.join(['%s'] * len(self.order))})"
-
-    def args(self, values: Mapping[str, Any]) -> list[Any]:
-        return [values[key] if key in values else self.defaults[key] for key in self.order]
-
-
-def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v.value if isinstance(v, Enum) else v for k, v in params.items() if v is not None}
 
 
 @dataclass(slots=True)
@@ -148,8 +110,8 @@ class PostgresReceiver(SessionReceiver):
         self._waiting: deque[_Waiting] = deque()
         self._draining = 0  # drainers running (each takes one batch at a time)
         self._drainers: set[asyncio.Task[None]] = set()
-        self._lookup = _Prepared(LOOKUP, "outreach_inbound_lookup")
-        self._statements: dict[int, _Prepared] = {}
+        self._lookup = Prepared(LOOKUP, "outreach_inbound_lookup")
+        self._statements: dict[int, Prepared] = {}
         # The statements each pooled connection has prepared (a reconnect is a new connection object).
         self._ready: WeakKeyDictionary[AsyncConnection[Any], set[str]] = WeakKeyDictionary()
 
@@ -230,37 +192,37 @@ class PostgresReceiver(SessionReceiver):
     async def _handle(self, batch: list[_Waiting]) -> None:
         async with self.pool.connection() as conn:
             rows = await self._lookup_rows(conn, batch)
-            planned: list[tuple[_Waiting, Plan]] = []
+            planned: list[tuple[_Waiting, Plan, list[Write]]] = []
             for waiting, row in zip(batch, rows, strict=True):
-                decided = plan(sms=waiting.sms, found=row, now=waiting.arrived)
+                decided = plan(sms=waiting.sms, sender=sender_of(row), now=waiting.arrived)
                 if decided.consent is not None:
                     _settled(waiting, _BY_SESSION)
                 else:
-                    planned.append((waiting, decided))
+                    planned.append((waiting, decided, writes(decided)))
             if not planned:
                 return
             # The same order in every batch: threads are locked in one order, so batches cannot deadlock.
-            planned.sort(key=lambda pair: (pair[0].sms.to_phone, pair[0].sms.from_phone))
+            planned.sort(key=lambda item: (item[0].sms.to_phone, item[0].sms.from_phone))
             try:
-                await self._write(conn, [write for _, decided in planned for write in decided.writes])
+                await self._write(conn, [write for _, _, todo in planned for write in todo])
             except UniqueViolation:
                 if len(planned) > 1:
                     raise
                 outcomes: list[Received | None] = [None]  # a replayed SID: all rolled back, no second effect
             else:
-                outcomes = [decided.received for _, decided in planned]
-        for (waiting, _), outcome in zip(planned, outcomes, strict=True):
+                outcomes = [decided.received for _, decided, _ in planned]
+        for (waiting, _, _), outcome in zip(planned, outcomes, strict=True):
             _settled(waiting, outcome)
 
-    def _prepared(self, write: Write) -> _Prepared:
+    def _prepared(self, write: Write) -> Prepared:
         statement = write.for_dialect("postgresql")
         found = self._statements.get(id(statement))
         if found is None:
             name = f"outreach_inbound_{len(self._statements)}"
-            found = self._statements[id(statement)] = _Prepared(statement, name)
+            found = self._statements[id(statement)] = Prepared(statement, name)
         return found
 
-    async def _prepare(self, conn: AsyncConnection[Any], statements: list[_Prepared]) -> None:
+    async def _prepare(self, conn: AsyncConnection[Any], statements: list[Prepared]) -> None:
         """PREPARE what this connection has not prepared yet (once per connection and statement)."""
         ready = self._ready.setdefault(conn, set())
         for statement in statements:

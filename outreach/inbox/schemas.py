@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from outreach.i18n import TemplateKey
 from outreach.inbox.models import InboundKind, Outcome, Priority, ThreadStatus
+from outreach.sms.base import MAX_BODY_CHARS
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -95,7 +96,7 @@ class ReplyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1600)] | None = None
+    body: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_BODY_CHARS)] | None = None
     template: TemplateKey | None = None
 
     @model_validator(mode="after")

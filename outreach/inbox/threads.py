@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, Uuid, bindparam, case, func, insert, literal, not_, null, or_, select, true
@@ -21,8 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from outreach.db import UTCDateTime, time_ordered_id
+from outreach.inbox.inbound_plan import ThreadTouch
 from outreach.inbox.models import PRIORITY_RANK, Thread, ThreadEvent, ThreadStatus
-from outreach.inbox.triage import Triage
 
 _thread: Table = Thread.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 _event: Table = ThreadEvent.__table__  # type: ignore[attr-defined]
@@ -120,28 +119,25 @@ THREAD_ID = (
 )
 
 
-def upsert_params(
-    *,
-    clinic_id: uuid.UUID,
-    patient_id: uuid.UUID | None,
-    phone: str,
-    language: str,
-    triage: Triage,
-    campaign_id: uuid.UUID | None,
-    now: datetime,
+def thread_key_params(
+    *, clinic_id: uuid.UUID | None, patient_id: uuid.UUID | None, phone: str
 ) -> dict[str, Any]:
-    """The upsert's values for a text a person should read."""
+    """`THREAD_ID`'s parameters: the thread of this sender at this clinic."""
+    return {"t_clinic": clinic_id, "t_party": party(patient_id=patient_id, phone=phone)}
+
+
+def thread_params(touch: ThreadTouch) -> dict[str, Any]:
+    """`UPSERT`'s and `REOPENED`'s parameters for a text a person should read."""
     return {
         "t_id": uuid.uuid4(),
-        "t_clinic": clinic_id,
-        "t_patient": patient_id,
-        "t_party": party(patient_id=patient_id, phone=phone),
-        "t_phone": phone,
-        "t_language": language,
-        "t_kind": triage.kind.value,
-        "t_priority": triage.priority.value,
-        "t_rank": PRIORITY_RANK[triage.priority],
-        "t_campaign": campaign_id,
-        "now": now,
+        "t_patient": touch.patient_id,
+        "t_phone": touch.phone,
+        "t_language": touch.language,
+        "t_kind": touch.triage.kind.value,
+        "t_priority": touch.triage.priority.value,
+        "t_rank": PRIORITY_RANK[touch.triage.priority],
+        "t_campaign": touch.campaign_id,
+        "now": touch.at,
         "e_id": time_ordered_id(),
+        **thread_key_params(clinic_id=touch.clinic_id, patient_id=touch.patient_id, phone=touch.phone),
     }

@@ -23,8 +23,9 @@ from outreach.campaigns.enrollment import can_text
 from outreach.campaigns.models import Campaign
 from outreach.campaigns.timing import zone
 from outreach.db import session_scope
+from outreach.inbox.inbound_plan import ThreadTouch
 from outreach.inbox.models import InboundKind, InboundMessage, Priority, Thread, ThreadEvent
-from outreach.inbox.threads import REOPENED, UPSERT, upsert_params
+from outreach.inbox.threads import REOPENED, UPSERT, thread_params
 from outreach.inbox.triage import Triage
 from outreach.journeys import series
 from outreach.journeys.enroll import end_journeys
@@ -110,14 +111,16 @@ def escalate(session: Session, journey_id: uuid.UUID, needed: int, now: datetime
     journey = session.get_one(Journey, journey_id)
     patient = session.get_one(Patient, journey.patient_id)
     event = session.get_one(PatientEvent, journey.event_id)
-    values = upsert_params(
-        clinic_id=journey.clinic_id,
-        patient_id=patient.id,
-        phone=patient.phone,
-        language=patient.language,
-        triage=Triage(InboundKind.NO_REPLY, priority=Priority.HIGH),
-        campaign_id=journey.campaign_id,
-        now=now,
+    values = thread_params(
+        ThreadTouch(
+            clinic_id=journey.clinic_id,
+            patient_id=patient.id,
+            phone=patient.phone,
+            language=patient.language,
+            triage=Triage(InboundKind.NO_REPLY, priority=Priority.HIGH),
+            campaign_id=journey.campaign_id,
+            at=now,
+        )
     )
     dialect = session.get_bind().dialect.name
     session.execute(UPSERT[dialect], values)

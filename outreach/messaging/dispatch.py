@@ -20,7 +20,8 @@ import redis
 
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for, session_scope, utcnow
-from outreach.messaging import service
+from outreach.messaging import reconcile as reconciling
+from outreach.messaging import scheduler, sender
 from outreach.messaging.pacing import GUARD_S, Pacer, default_rate
 from outreach.sms.base import SmsGateway
 from outreach.sms.factory import build_gateway
@@ -89,8 +90,8 @@ def tick(*, enqueue: Callable[[Batch], object]) -> int:
         with session_scope(engine) as session:
             now = utcnow()
             stale = timedelta(seconds=settings.stale_sending_after_s)
-            service.mark_stale_sending_unknown(session=session, now=now, older_than=stale)
-            stranded = service.requeue_stranded(
+            scheduler.mark_stale_sending_unknown(session=session, now=now, older_than=stale)
+            stranded = scheduler.requeue_stranded(
                 session=session,
                 now=now,
                 older_than=timedelta(seconds=settings.requeue_after_s),
@@ -101,7 +102,7 @@ def tick(*, enqueue: Callable[[Batch], object]) -> int:
             enqueue(chunk)
         while True:
             with session_scope(engine) as session:
-                ids = service.claim_due(session=session, now=utcnow(), limit=settings.claim_batch_size)
+                ids = scheduler.claim_due(session=session, now=utcnow(), limit=settings.claim_batch_size)
             for chunk in _chunks(ids, size):
                 enqueue(chunk)
             total += len(ids)
@@ -112,10 +113,10 @@ def tick(*, enqueue: Callable[[Batch], object]) -> int:
     return total
 
 
-def _policy() -> service.SendPolicy:
+def _policy() -> sender.SendPolicy:
     settings = get_settings()
     callback_base = settings.public_base_url if settings.gateway == "twilio" else None
-    return service.SendPolicy(max_attempts=settings.max_send_attempts, status_callback_base=callback_base)
+    return sender.SendPolicy(max_attempts=settings.max_send_attempts, status_callback_base=callback_base)
 
 
 class _LocalWindow:
@@ -162,7 +163,7 @@ def sender_key(settings: Settings) -> str:
 
 def send_one(message_id: uuid.UUID, segments: int | None = None) -> str:
     """Send one text through the configured gateway, paced per sender."""
-    return service.send(
+    return sender.send(
         engine=engine_for(get_settings().database_url),
         message_id=message_id,
         gateway=_gateway(),
@@ -174,7 +175,7 @@ def send_one(message_id: uuid.UUID, segments: int | None = None) -> str:
 
 def send_batch(items: Batch) -> dict[str, int]:
     """Send a batch of texts through the configured gateway, each paced and taken just before it goes."""
-    outcomes = service.send_batch(
+    outcomes = sender.send_batch(
         engine=engine_for(get_settings().database_url),
         items=list(items),
         gateway=_gateway(),
@@ -187,10 +188,11 @@ def send_batch(items: Batch) -> dict[str, int]:
 def reconcile() -> dict[str, int]:
     """Settle texts whose outcome is unknown by asking the provider."""
     settings = get_settings()
-    return service.reconcile_unknown(
+    return reconciling.reconcile_unknown(
         engine=engine_for(settings.database_url),
         gateway=_gateway(),
         policy=_policy(),
         older_than=timedelta(seconds=settings.reconcile_after_s),
         limit=settings.claim_batch_size,
+        now=utcnow(),
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from outreach.messaging.models import MessageStatus
+from outreach.sms.base import MAX_BODY_CHARS
 
 
 class MessageCreate(BaseModel):
@@ -16,9 +17,12 @@ class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     patient_id: uuid.UUID
-    body: str = Field(min_length=1, max_length=1600)
+    body: str = Field(min_length=1, max_length=MAX_BODY_CHARS)
     send_at: AwareDatetime | None = None
     language: str | None = Field(default=None, min_length=2, max_length=35)
+    phi_override_reason: str | None = Field(
+        default=None, min_length=3, max_length=500, description="Send although it names a PHI term (audited)"
+    )
 
 
 class MessagePublic(BaseModel):

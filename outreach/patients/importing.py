@@ -6,6 +6,7 @@ number and the reason) while every good line is kept. Importing the same file tw
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -155,8 +156,6 @@ def _records(text: str, *, json_file: bool) -> Iterable[tuple[int, Mapping[str, 
             return list(iter_csv_rows(text))
         except FieldError as exc:
             raise Invalid(exc.field, f"'{exc.value}' {exc.reason}") from exc
-    import json
-
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

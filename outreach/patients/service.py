@@ -8,11 +8,14 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from outreach import i18n
+from outreach.campaigns.changes import cancel_for_appointment, plan_new_appointment, replan_appointment
 from outreach.clinics.models import Clinic
-from outreach.errors import Conflict, Invalid, NotFound
+from outreach.errors import Conflict, Invalid
+from outreach.messaging.service import cancel_unsent
 from outreach.patients.models import Appointment, AppointmentStatus, ConsentEvent, ConsentStatus, Patient
 from outreach.patients.schemas import PatientCreate, PatientUpdate
 from outreach.patients.validation import FieldError, normalize_phone, validate_timezone
+from outreach.tenancy import get_owned
 
 
 def _checked_fields(*, clinic: Clinic, data: PatientCreate) -> tuple[str, str, str]:
@@ -72,8 +75,6 @@ def record_consent(
 
 def opt_out(*, session: Session, patient: Patient, source: str, now: datetime) -> int:
     """Revoke consent and cancel every unsent text for the patient; return how many were cancelled."""
-    from outreach.messaging.service import cancel_unsent
-
     if patient.consent != ConsentStatus.REVOKED:
         record_consent(session=session, patient=patient, status=ConsentStatus.REVOKED, source=source, now=now)
     return cancel_unsent(session=session, patient_id=patient.id, reason="patient opted out", now=now)
@@ -81,8 +82,6 @@ def opt_out(*, session: Session, patient: Patient, source: str, now: datetime) -
 
 def mark_undeliverable(*, session: Session, patient: Patient, reason: str, now: datetime) -> int:
     """Stop texting a number the carrier says cannot get texts; return how many texts were cancelled."""
-    from outreach.messaging.service import cancel_unsent
-
     patient.undeliverable_reason = reason[:255]
     patient.updated_at = now
     session.add(patient)
@@ -93,10 +92,7 @@ def mark_undeliverable(*, session: Session, patient: Patient, reason: str, now: 
 
 def get_patient(*, session: Session, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> Patient:
     """One of the clinic's patients."""
-    patient = session.get(Patient, patient_id)
-    if patient is None or patient.clinic_id != clinic_id:
-        raise NotFound("patient")
-    return patient
+    return get_owned(session, Patient, patient_id, clinic_id=clinic_id, name="patient")
 
 
 def list_patients(
@@ -198,8 +194,6 @@ def create_appointment(
     now: datetime,
 ) -> Appointment:
     """Book a visit for one of the clinic's patients; launched reminder campaigns it is in plan for it."""
-    from outreach.campaigns.changes import plan_new_appointment
-
     get_patient(session=session, clinic_id=clinic_id, patient_id=patient_id)
     if starts_at.tzinfo is None:
         raise Invalid("starts_at", "needs a time zone offset, for example 2026-03-03T09:00:00-05:00")
@@ -214,10 +208,7 @@ def create_appointment(
 
 def get_appointment(*, session: Session, clinic_id: uuid.UUID, appointment_id: uuid.UUID) -> Appointment:
     """One of the clinic's appointments."""
-    appointment = session.get(Appointment, appointment_id)
-    if appointment is None or appointment.clinic_id != clinic_id:
-        raise NotFound("appointment")
-    return appointment
+    return get_owned(session, Appointment, appointment_id, clinic_id=clinic_id, name="appointment")
 
 
 def list_appointments(*, session: Session, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> list[Appointment]:
@@ -237,8 +228,6 @@ def reschedule_appointment(
     now: datetime,
 ) -> Appointment:
     """Move a visit; its unsent reminders are planned again for the new time (and re-worded)."""
-    from outreach.campaigns.changes import replan_appointment
-
     appointment = get_appointment(session=session, clinic_id=clinic_id, appointment_id=appointment_id)
     if appointment.status == AppointmentStatus.CANCELLED:
         raise Conflict("the appointment is cancelled; book a new one instead")
@@ -256,8 +245,6 @@ def cancel_appointment(
     *, session: Session, clinic_id: uuid.UUID, appointment_id: uuid.UUID, now: datetime
 ) -> Appointment:
     """Cancel a visit and every reminder for it not yet sent."""
-    from outreach.campaigns.changes import cancel_for_appointment
-
     appointment = get_appointment(session=session, clinic_id=clinic_id, appointment_id=appointment_id)
     appointment.status = AppointmentStatus.CANCELLED
     session.add(appointment)

@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+MAX_BODY_CHARS = 1600
+"""The longest body one text may have: Twilio's limit for a message body (it splits it into segments)."""
+
 
 @dataclass(frozen=True, slots=True)
 class OutboundSms:

@@ -13,7 +13,8 @@ def build_gateway(*, settings: Settings, engine: Engine) -> SmsGateway:
     """The simulator on the embedded default, Twilio when configured."""
     if settings.gateway == "simulator":
         return SimulatorGateway(engine)
-    from outreach.sms.twilio import TwilioGateway  # only loaded when Twilio is configured
+    # The Twilio SDK is a slow import, loaded only when Twilio is configured.
+    from outreach.sms.twilio import TwilioGateway  # noqa: PLC0415
 
     gateway: SmsGateway = TwilioGateway(
         account_sid=settings.twilio_account_sid,

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from outreach.api.deps import SessionDep, SettingsDep
 from outreach.campaigns import enrollment, launch, preview
+from outreach.campaigns import figures as delivery
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import CampaignStatus
 from outreach.campaigns.schemas import EnrollIn, LaunchReport
@@ -19,7 +20,6 @@ from outreach.clinics.models import Role
 from outreach.db import utcnow
 from outreach.errors import DomainError
 from outreach.patients import service as patients
-from outreach.web import service
 from outreach.web.deps import (
     PREFIX,
     FormDep,
@@ -49,12 +49,12 @@ def campaigns_page(
     )
     shown = rows[:PAGE_SIZE]
     ids = [c.id for c in shown]
-    figures = service.delivery_figures(session=db, clinic_id=viewer.clinic.id, campaign_ids=ids)
+    figures = delivery.delivery_figures(session=db, clinic_id=viewer.clinic.id, campaign_ids=ids)
     context = {
         "viewer": viewer,
         "campaigns": shown,
-        "figures": {c: service.grouped(f) for c, f in figures.items()},
-        "enrolled": service.enrolled_counts(session=db, campaign_ids=ids),
+        "figures": {c: delivery.grouped(f) for c, f in figures.items()},
+        "enrolled": delivery.enrolled_counts(session=db, campaign_ids=ids),
         "page": page,
         "has_next": len(rows) > PAGE_SIZE,
     }
@@ -103,7 +103,7 @@ def campaign_page(
         if draft
         else None
     )
-    figures = service.delivery_figures(session=db, clinic_id=viewer.clinic.id, campaign_ids=[campaign.id])
+    figures = delivery.delivery_figures(session=db, clinic_id=viewer.clinic.id, campaign_ids=[campaign.id])
     shown, problem = _step_preview(db, viewer, campaign.id, patient, step)
     context = {
         "viewer": viewer,
@@ -113,7 +113,7 @@ def campaign_page(
         "timeline": timeline,
         "figures": figures[campaign.id],
         "progress": None if draft else _progress(db, viewer, campaign.id),
-        "enrolled": service.enrolled_counts(session=db, campaign_ids=[campaign.id]).get(campaign.id, 0),
+        "enrolled": delivery.enrolled_counts(session=db, campaign_ids=[campaign.id]).get(campaign.id, 0),
         "patients": patients.list_patients(
             session=db, clinic_id=viewer.clinic.id, language=None, consent=None, limit=200, offset=0
         ),

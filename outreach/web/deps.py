@@ -15,14 +15,17 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from outreach.api.deps import SessionDep, SettingsDep
+from outreach.auth import active_clinic
 from outreach.clinics.models import Clinic, Role
 from outreach.config import Settings
-from outreach.web import display, service
+from outreach.sms.base import MAX_BODY_CHARS
+from outreach.web import display
 from outreach.web.sessions import COOKIE, WebSession, anonymous, decode, encode, session_secret
 
 PREFIX = "/app"
 FLASH_COOKIE = "outreach_flash"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals["MAX_BODY_CHARS"] = MAX_BODY_CHARS
 templates.env.filters["language_name"] = display.language_name
 templates.env.filters["text_dir"] = display.text_dir
 templates.env.filters["text_lang"] = display.text_lang
@@ -99,9 +102,7 @@ def get_viewer(request: Request, db: SessionDep, settings: SettingsDep) -> Viewe
     current = web_session(request, settings)
     if current.key_id is None or current.clinic_id is None or current.role is None:
         raise SignInRequired(here(request))
-    clinic = service.active_clinic(
-        session=db, key_id=current.key_id, clinic_id=current.clinic_id, role=current.role
-    )
+    clinic = active_clinic(session=db, key_id=current.key_id, clinic_id=current.clinic_id, role=current.role)
     if clinic is None:
         raise SignInRequired(here(request))
     db.expunge(clinic)  # a read-only snapshot: error pages render it after the session rolled back

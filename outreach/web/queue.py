@@ -16,10 +16,11 @@ from outreach.clinics.models import Role
 from outreach.db import utcnow
 from outreach.errors import Invalid
 from outreach.i18n import SUPPORTED
-from outreach.inbox import queue
+from outreach.inbox import coordinator_queue as queue
+from outreach.inbox.context import handled_automatically
 from outreach.inbox.models import ACTIVE, Priority, ThreadStatus
 from outreach.inbox.schemas import ThreadPage
-from outreach.web import display, service
+from outreach.web import display
 from outreach.web.deps import PREFIX, Viewer, ViewerDep, render, role_required
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -97,7 +98,7 @@ def _context(db: Session, viewer: Viewer, chosen: Chosen, cursor: str) -> dict[s
         "priorities": list(Priority),
         "languages": sorted(((tag, display.language_name(tag)) for tag in SUPPORTED), key=lambda p: p[1]),
         "my_languages": ", ".join(display.language_name(tag) for tag in profile.languages),
-        "handled": service.handled_automatically(
+        "handled": handled_automatically(
             session=db, clinic_id=viewer.clinic.id, since=now - AUTO_HANDLED_WINDOW
         ),
         "now": now,

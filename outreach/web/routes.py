@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from outreach.api.deps import SessionDep, SettingsDep
 from outreach.auth import authenticate
 from outreach.clinics.models import Role
+from outreach.security import ratelimit
 from outreach.web.deps import (
     PREFIX,
     FormDep,
@@ -33,6 +34,10 @@ def _key_problem(presented: str) -> str | None:
     return None
 
 
+def _wait_message(seconds: int) -> str:
+    return f"Too many sign-in attempts from this computer. Wait {seconds} seconds and try again."
+
+
 @router.get("/sign-in", summary="Sign-in page")
 def sign_in_page(request: Request, settings: SettingsDep, next: str | None = None) -> HTMLResponse:
     context = {"next": safe_next(next), "error": None, "expired": next is not None}
@@ -49,7 +54,18 @@ def sign_in(
     target = safe_next(form.get("next"))
     presented = form.get("api_key", "").strip()
     problem = _key_problem(presented)
+    try:
+        ratelimit.check_sign_in(request)
+        if not problem:
+            ratelimit.check_authentication_allowed(request, presented=presented)
+    except ratelimit.RateLimited as limited:
+        context = {"next": target, "error": _wait_message(limited.retry_after_s), "expired": False}
+        page = render(request, "sign_in.html", context, settings=settings, status_code=429)
+        page.headers["Retry-After"] = str(limited.retry_after_s)
+        return page
     principal = None if problem else authenticate(session=db, presented=presented)
+    if principal is None and not problem:
+        ratelimit.note_failed_authentication(request, presented=presented)
     if principal is None:
         error = problem or "This key is unknown or has been revoked. Ask your clinic admin for a new one."
         context = {"next": target, "error": error, "expired": False}

@@ -15,11 +15,9 @@ import secrets
 import uuid
 from dataclasses import dataclass, replace
 
-from pydantic import SecretStr
-
-from outreach.api.twilio_auth import webhook_token
 from outreach.clinics.models import Role
 from outreach.config import Settings
+from outreach.security import secrets as security_secrets
 
 COOKIE = "outreach_session"
 # A coordinator's shift; after that the person signs in again and comes back to the same page.
@@ -43,14 +41,8 @@ class WebSession:
 
 
 def session_secret(settings: Settings) -> bytes:
-    """The cookie-signing key: OUTREACH_SESSION_SECRET when set, else derived from the webhook secret."""
-    configured: object = getattr(settings, "session_secret", None)
-    raw = configured.get_secret_value() if isinstance(configured, SecretStr) else configured
-    if isinstance(raw, str) and raw:
-        return raw.encode()
-    # Until the setting exists: derive from the webhook secret (Twilio's token in production, the
-    # simulator's in dev) under a label, so the cookie key never equals the webhook key itself.
-    return hmac.new(webhook_token(settings).encode(), b"outreach web session v1", hashlib.sha256).digest()
+    """The cookie-signing key: OUTREACH_SESSION_SECRET, or in dev the one generated in the data folder."""
+    return security_secrets.session_secret(settings)
 
 
 def anonymous(*, now: int) -> WebSession:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Annotated, Any, TypedDict
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -18,15 +19,15 @@ from outreach.config import Settings
 from outreach.db import utcnow
 from outreach.errors import Conflict, DomainError, Invalid, NotFound
 from outreach.i18n import TemplateKey
-from outreach.inbox import actions
+from outreach.inbox import coordinator
 from outreach.inbox.models import Outcome
 from outreach.inbox.schemas import ReplyIn
+from outreach.sms.base import MAX_BODY_CHARS
 from outreach.web.deps import PREFIX, FormDep, PageError, Viewer, ViewerDep, flash, role_required
 from outreach.web.display import language_name
 from outreach.web.threads import OUTCOME_LABELS, key_of, thread_page
 
 router = APIRouter(prefix=f"{PREFIX}/threads", include_in_schema=False)
-MAX_REPLY = 1600
 MAX_NOTE = 2000
 
 _PROBLEM_PREFIX = {
@@ -39,6 +40,16 @@ _PROBLEM_PREFIX = {
 _FIELDS = ("body", "template", "note", "outcome", "resolve_note")
 
 
+class OnThread(TypedDict):
+    """What every coordinator action on a thread is called with: who acts, on which thread, when."""
+
+    session: Session
+    clinic_id: uuid.UUID
+    thread_id: uuid.UUID
+    key_id: uuid.UUID
+    now: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class Posted:
     """One action posted from the thread page: who, on which thread, with what they typed."""
@@ -48,7 +59,12 @@ class Posted:
     settings: Settings
     viewer: Viewer
     thread_id: uuid.UUID
+    form: dict[str, str]
     drafts: dict[str, str] = field(default_factory=dict)
+
+    def keeping(self, drafts: dict[str, str]) -> Posted:
+        """The same post, showing `drafts` again in their fields if the page comes back."""
+        return replace(self, drafts=drafts)
 
     def page(self, status_code: int, **shown: Any) -> HTMLResponse:
         """The thread page again, keeping what the person typed."""
@@ -62,16 +78,28 @@ class Posted:
         return self.page(422, errors={name: message})
 
 
-def _posted(request: Request, thread_id: uuid.UUID, db: Session, settings: Settings, viewer: Viewer,
-            drafts: dict[str, str] | None = None) -> Posted:  # fmt: skip
+def _posted(request: Request, thread_id: uuid.UUID, form: FormDep, viewer: ViewerDep, db: SessionDep,
+            settings: SettingsDep) -> Posted:  # fmt: skip
     role_required(viewer, Role.COORDINATOR)
-    return Posted(request, db, settings, viewer, thread_id, drafts or {})
+    return Posted(request, db, settings, viewer, thread_id, form)
 
 
-def _act(posted: Posted, action: str, run: Callable[[], str], *, go_to: str | None = None) -> Response:
+PostedDep = Annotated[Posted, Depends(_posted)]
+
+
+def _act(
+    posted: Posted, action: str, run: Callable[[OnThread], str], *, go_to: str | None = None
+) -> Response:
     """Run one action; on success back to the page with a confirmation, else the page says why."""
+    on = OnThread(
+        session=posted.db,
+        clinic_id=posted.viewer.clinic.id,
+        thread_id=posted.thread_id,
+        key_id=key_of(posted.viewer),
+        now=utcnow(),
+    )
     try:
-        done = run()
+        done = run(on)
     except NotFound as exc:
         raise PageError(404, "Thread not found", "This clinic has no such thread.") from exc
     except DomainError as exc:
@@ -86,40 +114,18 @@ def _act(posted: Posted, action: str, run: Callable[[], str], *, go_to: str | No
 
 
 @router.post("/{thread_id}/claim", summary="Claim a thread")
-def claim(
-    request: Request,
-    thread_id: uuid.UUID,
-    form: FormDep,
-    viewer: ViewerDep,
-    db: SessionDep,
-    settings: SettingsDep,
-) -> Response:
-    posted = _posted(request, thread_id, db, settings, viewer)
-
-    def run() -> str:
-        actions.claim(
-            session=db, clinic_id=viewer.clinic.id, thread_id=thread_id, key_id=key_of(viewer), now=utcnow()
-        )
+def claim(posted: PostedDep) -> Response:
+    def run(on: OnThread) -> str:
+        coordinator.claim(**on)
         return "You are working on this thread now: colleagues see it is yours."
 
     return _act(posted, "claim", run)
 
 
 @router.post("/{thread_id}/release", summary="Give a thread back to the queue")
-def release(
-    request: Request,
-    thread_id: uuid.UUID,
-    form: FormDep,
-    viewer: ViewerDep,
-    db: SessionDep,
-    settings: SettingsDep,
-) -> Response:
-    posted = _posted(request, thread_id, db, settings, viewer)
-
-    def run() -> str:
-        actions.release(
-            session=db, clinic_id=viewer.clinic.id, thread_id=thread_id, key_id=key_of(viewer), now=utcnow()
-        )
+def release(posted: PostedDep) -> Response:
+    def run(on: OnThread) -> str:
+        coordinator.release(**on)
         return "Released: the thread is back in the queue for anyone."
 
     return _act(posted, "release", run)
@@ -132,24 +138,16 @@ def _reply_problem(body: str, template: str) -> str | None:
         return "Type a reply, or choose a saved reply."
     if body and template:
         return "Send either your own text or a saved reply, not both: clear one of them."
-    if len(body) > MAX_REPLY:
-        return f"A reply can be at most {MAX_REPLY} characters; this one has {len(body)}."
+    if len(body) > MAX_BODY_CHARS:
+        return f"A reply can be at most {MAX_BODY_CHARS} characters; this one has {len(body)}."
     return None
 
 
 @router.post("/{thread_id}/reply", summary="Text the patient")
-def reply(
-    request: Request,
-    thread_id: uuid.UUID,
-    form: FormDep,
-    viewer: ViewerDep,
-    db: SessionDep,
-    settings: SettingsDep,
-) -> Response:
+def reply(posted: PostedDep) -> Response:
+    form = posted.form
     body, template = form.get("body", "").strip(), form.get("template", "")
-    posted = _posted(
-        request, thread_id, db, settings, viewer, {"body": form.get("body", ""), "template": template}
-    )
+    posted = posted.keeping({"body": form.get("body", ""), "template": template})
     problem = _reply_problem(body, template)
     if problem is not None:
         return posted.invalid("template" if problem.startswith("Choose") else "body", problem)
@@ -158,31 +156,17 @@ def reply(
     except ValidationError:
         return posted.invalid("body", "Type a reply, or choose a saved reply.")
 
-    def run() -> str:
-        sent = actions.reply(
-            session=db,
-            clinic_id=viewer.clinic.id,
-            thread_id=thread_id,
-            key_id=key_of(viewer),
-            data=data,
-            now=utcnow(),
-        )
+    def run(on: OnThread) -> str:
+        sent = coordinator.reply(**on, data=data)
         return f"Reply on its way to the patient, in {language_name(sent.language)}."
 
     return _act(posted, "reply", run)
 
 
 @router.post("/{thread_id}/note", summary="Leave a note for the care team")
-def note(
-    request: Request,
-    thread_id: uuid.UUID,
-    form: FormDep,
-    viewer: ViewerDep,
-    db: SessionDep,
-    settings: SettingsDep,
-) -> Response:
-    body = form.get("note", "").strip()
-    posted = _posted(request, thread_id, db, settings, viewer, {"note": form.get("note", "")})
+def note(posted: PostedDep) -> Response:
+    body = posted.form.get("note", "").strip()
+    posted = posted.keeping({"note": posted.form.get("note", "")})
     if not body:
         return posted.invalid("note", "Write the note first.")
     if len(body) > MAX_NOTE:
@@ -190,32 +174,18 @@ def note(
             "note", f"A note can be at most {MAX_NOTE} characters; this one has {len(body)}."
         )
 
-    def run() -> str:
-        actions.add_note(
-            session=db,
-            clinic_id=viewer.clinic.id,
-            thread_id=thread_id,
-            key_id=key_of(viewer),
-            body=body,
-            now=utcnow(),
-        )
+    def run(on: OnThread) -> str:
+        coordinator.add_note(**on, body=body)
         return "Note added for the care team (the patient does not see it)."
 
     return _act(posted, "note", run)
 
 
 @router.post("/{thread_id}/resolve", summary="Close a thread with an outcome")
-def resolve(
-    request: Request,
-    thread_id: uuid.UUID,
-    form: FormDep,
-    viewer: ViewerDep,
-    db: SessionDep,
-    settings: SettingsDep,
-) -> Response:
+def resolve(posted: PostedDep) -> Response:
+    form = posted.form
     chosen, remark = form.get("outcome", ""), form.get("resolve_note", "").strip()
-    drafts = {"outcome": chosen, "resolve_note": form.get("resolve_note", "")}
-    posted = _posted(request, thread_id, db, settings, viewer, drafts)
+    posted = posted.keeping({"outcome": chosen, "resolve_note": form.get("resolve_note", "")})
     if chosen not in set(Outcome):
         return posted.invalid("outcome", "Choose how the thread ended.")
     if len(remark) > MAX_NOTE:
@@ -224,16 +194,8 @@ def resolve(
         )
     outcome = Outcome(chosen)
 
-    def run() -> str:
-        actions.resolve(
-            session=db,
-            clinic_id=viewer.clinic.id,
-            thread_id=thread_id,
-            key_id=key_of(viewer),
-            outcome=outcome,
-            note=remark or None,
-            now=utcnow(),
-        )
+    def run(on: OnThread) -> str:
+        coordinator.resolve(**on, outcome=outcome, note=remark or None)
         return f"Resolved ({OUTCOME_LABELS[outcome].lower()}). It reopens if the patient writes again."
 
     return _act(posted, "resolve", run, go_to=f"{PREFIX}/queue")

@@ -15,9 +15,9 @@ from outreach.config import Settings
 from outreach.db import utcnow
 from outreach.errors import NotFound
 from outreach.i18n import TemplateKey
+from outreach.inbox import context as around
 from outreach.inbox import history
 from outreach.inbox.models import Outcome
-from outreach.web import service
 from outreach.web.deps import PREFIX, PageError, Viewer, ViewerDep, render, role_required
 
 router = APIRouter(prefix=f"{PREFIX}/threads", include_in_schema=False)
@@ -72,7 +72,7 @@ def thread_page(
         "viewer": viewer,
         "nav": "queue",
         "t": thread,
-        "ctx": service.thread_context(
+        "ctx": around.thread_context(
             session=db,
             clinic_id=viewer.clinic.id,
             thread_id=thread.id,
@@ -114,10 +114,10 @@ def preview(
     shown = None
     if template:
         if template not in set(TemplateKey):
-            shown = service.CannedPreview(None, None, None, "There is no such saved reply.")
+            shown = around.CannedPreview(None, None, None, "There is no such saved reply.")
         else:
             try:
-                shown = service.canned_preview(
+                shown = around.canned_preview(
                     session=db,
                     clinic=viewer.clinic,
                     thread_id=thread_id,

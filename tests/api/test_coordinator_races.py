@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from outreach.config import Settings
 from outreach.db import session_scope, utcnow
 from outreach.messaging.models import MessageStatus, OutboundMessage
-from outreach.messaging.service import claim_due
+from outreach.messaging.scheduler import claim_due
 from outreach.patients.models import ConsentStatus, Patient
 from tests.factories import create_clinic, create_patient
 from tests.inbox.support import CLINIC_PHONE, coordinator, text_in, threads

@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from outreach.api.twilio_auth import webhook_token
-from outreach.config import Settings
+from outreach.config import Settings, webhook_token
 from outreach.db import session_scope, utcnow
 from outreach.inbox.models import InboundKind, InboundMessage, Priority, Thread
 from outreach.messaging import service as messaging

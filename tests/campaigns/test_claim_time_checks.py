@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 from outreach.campaigns import service
 from outreach.campaigns.models import Campaign, CampaignStatus
 from outreach.db import session_scope
-from outreach.messaging import service as messaging
+from outreach.messaging import scheduler as messaging
 from outreach.messaging.models import MessageStatus
 from outreach.patients.models import Appointment, AppointmentStatus
 from tests.campaigns.support import book, enroll, launch_now, make_campaign, outbox

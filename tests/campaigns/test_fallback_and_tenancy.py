@@ -65,7 +65,7 @@ def test_hold_policy_holds_and_flags_the_patient_without_text(engine: Engine) ->
 
 def test_builtin_template_falls_back_for_a_language_without_a_catalog(engine: Engine) -> None:
     clinic = create_clinic(engine)
-    patient = create_patient(engine, clinic, language="de")  # no German catalog
+    patient = create_patient(engine, clinic, language="he")  # no Hebrew catalog
     book(engine, clinic, patient.id, NOW + timedelta(days=5))
     campaign = make_campaign(engine, clinic, now=NOW)
     enroll(engine, campaign, now=NOW)

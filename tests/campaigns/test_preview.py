@@ -66,7 +66,7 @@ def test_preview_of_a_reminder_needs_an_upcoming_visit(engine: Engine) -> None:
 def test_dry_run_counts_match_what_launch_then_writes(engine: Engine) -> None:
     clinic = create_clinic(engine, timezone="America/New_York")
     visit = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
-    languages = ["es", "es", "vi", "de", "en"]  # German has no catalog: it falls back
+    languages = ["es", "es", "vi", "he", "en"]  # Hebrew has no catalog: it falls back
     for language in languages:
         patient = create_patient(engine, clinic, language=language)
         book(engine, clinic, patient.id, visit)
@@ -86,7 +86,7 @@ def test_dry_run_counts_match_what_launch_then_writes(engine: Engine) -> None:
     assert timeline.per_language == {"es": 4, "en": 4, "vi": 2}
     assert timeline.segments == sum(r.segments for r in rows)
     assert timeline.estimated_cost == pytest.approx(timeline.segments * clinic_cost)
-    assert timeline.fallbacks == {"de->en": 2}
+    assert timeline.fallbacks == {"he->en": 2}
     assert timeline.excluded == {}  # the revoked patient was never enrolled
 
 

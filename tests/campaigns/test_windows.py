@@ -14,7 +14,7 @@ from outreach.campaigns import preview
 from outreach.campaigns.materialize import AHEAD
 from outreach.db import session_scope
 from outreach.messaging.models import MessageStatus, OutboundMessage
-from outreach.messaging.service import claim_due
+from outreach.messaging.scheduler import claim_due
 from outreach.patients import service as patients
 from tests.campaigns.support import book, enroll, launch_now, make_campaign, materialize_now, outbox
 from tests.factories import create_clinic, create_patient

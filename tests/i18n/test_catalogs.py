@@ -7,8 +7,9 @@ import re
 import pytest
 from babel.messages.pofile import read_po
 
-from outreach.i18n import SUPPORTED, placeholders, template_text
+from outreach.i18n import SUPPORTED, match_keyword, placeholders, template_text
 from outreach.i18n.catalogs import stale
+from outreach.i18n.keywords import table
 from outreach.i18n.languages import CATALOG_DIRS, locales_dir
 from outreach.i18n.messages import SYSTEM_TEXTS, TEMPLATES
 
@@ -62,8 +63,6 @@ def test_no_catalog_reads_like_english(language: str) -> None:
 
 @pytest.mark.parametrize("language", SUPPORTED)
 def test_every_language_has_a_keyword_table(language: str) -> None:
-    from outreach.i18n.keywords import table
-
     words = table(language)
     assert words.words["optout"], f"{language}: no opt-out words"
     assert words.words["help"], f"{language}: no help word"
@@ -73,8 +72,6 @@ def test_every_language_has_a_keyword_table(language: str) -> None:
 
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_every_reply_word_a_text_names_is_understood(language: str) -> None:
-    from outreach.i18n import match_keyword
-
     for text in _catalog(language).values():
         without_placeholders = re.sub(r"\{[a-z_]+\}", "", text)
         capitals = "".join(c if c.isupper() else " " for c in without_placeholders).split()

@@ -12,9 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from twilio.request_validator import RequestValidator
 
-from outreach.api.twilio_auth import webhook_token
 from outreach.clinics.models import Clinic, Role
-from outreach.config import Settings
+from outreach.config import Settings, webhook_token
 from outreach.db import session_scope, utcnow
 from outreach.inbox.models import InboundMessage, Thread
 from outreach.messaging.models import MessageStatus, OutboundMessage

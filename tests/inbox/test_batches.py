@@ -15,9 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from outreach.inbox.inbound_plan import IncomingSms, Received
 from outreach.inbox.models import InboundKind, Priority
 from outreach.inbox.receiver import PostgresReceiver
-from outreach.inbox.service import IncomingSms, Received
 from outreach.patients.models import ConsentStatus, Patient
 from tests.factories import create_clinic, create_patient
 from tests.inbox.support import CLINIC_PHONE, inbound, threads

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from outreach.db import session_scope
-from outreach.messaging import service
+from outreach.messaging import scheduler, service
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.messaging.quiet_hours import in_quiet_hours, next_allowed
 from tests.factories import create_clinic, create_patient
@@ -67,7 +67,7 @@ def test_claim_defers_a_text_due_in_the_patients_night(engine: Engine) -> None:
         awake = _due_text(engine, tz="America/New_York")
         reply = _due_text(engine, tz="Pacific/Honolulu", kind="reply")
     with session_scope(engine) as session:
-        claimed = {mid for mid, _ in service.claim_due(session=session, now=night_in_honolulu, limit=10)}
+        claimed = {mid for mid, _ in scheduler.claim_due(session=session, now=night_in_honolulu, limit=10)}
     assert claimed == {awake, reply}
     with Session(engine) as session:
         row = session.get(OutboundMessage, sleeping)
@@ -75,5 +75,5 @@ def test_claim_defers_a_text_due_in_the_patients_night(engine: Engine) -> None:
         assert row.status == MessageStatus.SCHEDULED
         assert row.send_at == datetime(2026, 6, 1, 18, 0, tzinfo=UTC)
     with session_scope(engine) as session:
-        later = service.claim_due(session=session, now=datetime(2026, 6, 1, 18, 1, tzinfo=UTC), limit=10)
+        later = scheduler.claim_due(session=session, now=datetime(2026, 6, 1, 18, 1, tzinfo=UTC), limit=10)
     assert [mid for mid, _ in later] == [sleeping]

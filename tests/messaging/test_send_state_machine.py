@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from outreach.db import make_engine, session_scope, utcnow
-from outreach.messaging import service
+from outreach.messaging import reconcile, scheduler, sender, service
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.messaging.status import apply_status
 from outreach.patients.models import ConsentStatus, Patient
@@ -61,7 +61,7 @@ def _scheduled(engine: Engine, **patient: Any) -> uuid.UUID:
 
 def _claim(engine: Engine) -> list[uuid.UUID]:
     with session_scope(engine) as session:
-        claimed = service.claim_due(session=session, now=utcnow() + timedelta(seconds=1), limit=100)
+        claimed = scheduler.claim_due(session=session, now=utcnow() + timedelta(seconds=1), limit=100)
     assert all(segments >= 1 for _, segments in claimed)
     return [message_id for message_id, _ in claimed]
 
@@ -73,7 +73,7 @@ def _status(engine: Engine, message_id: uuid.UUID) -> OutboundMessage:
         return message
 
 
-POLICY = service.SendPolicy(max_attempts=3)
+POLICY = sender.SendPolicy(max_attempts=3)
 
 
 def test_claim_is_exclusive(engine: Engine) -> None:
@@ -104,7 +104,7 @@ def test_sends_once_even_if_the_task_runs_three_times(engine: Engine) -> None:
     _claim(engine)
     gateway = ScriptedGateway()
     outcomes = [
-        service.send(engine=engine, message_id=message_id, gateway=gateway, policy=POLICY) for _ in range(3)
+        sender.send(engine=engine, message_id=message_id, gateway=gateway, policy=POLICY) for _ in range(3)
     ]
     assert outcomes == ["sent", "skipped", "skipped"]
     assert len(gateway.sent) == 1
@@ -117,9 +117,9 @@ def test_timeout_after_the_request_left_is_unknown_and_never_resent(engine: Engi
     message_id = _scheduled(engine)
     _claim(engine)
     gateway = ScriptedGateway(GatewayError("read timed out", may_have_arrived=True))
-    assert service.send(engine=engine, message_id=message_id, gateway=gateway, policy=POLICY) == "unknown"
+    assert sender.send(engine=engine, message_id=message_id, gateway=gateway, policy=POLICY) == "unknown"
     assert _claim(engine) == []
-    assert service.send(engine=engine, message_id=message_id, gateway=gateway, policy=POLICY) == "skipped"
+    assert sender.send(engine=engine, message_id=message_id, gateway=gateway, policy=POLICY) == "skipped"
     assert len(gateway.sent) == 1
     with session_scope(engine) as session:
         result = apply_status(
@@ -142,7 +142,7 @@ def test_refused_connection_retries_later_then_fails_after_max_attempts(engine: 
     for attempt in range(1, 4):
         with freeze_time(start + timedelta(hours=attempt)):
             assert _claim(engine) == [message_id], f"attempt {attempt} was not claimed"
-            outcome = service.send(engine=engine, message_id=message_id, gateway=gateway, policy=POLICY)
+            outcome = sender.send(engine=engine, message_id=message_id, gateway=gateway, policy=POLICY)
             row = _status(engine, message_id)
             assert row.attempts == attempt
             if attempt < 3:
@@ -161,7 +161,7 @@ def test_opt_out_after_queueing_means_no_send(engine: Engine) -> None:
         assert patient is not None
         assert opt_out(session=session, patient=patient, source="STOP", now=utcnow()) == 1
     gateway = ScriptedGateway()
-    assert service.send(engine=engine, message_id=message_id, gateway=gateway, policy=POLICY) == "skipped"
+    assert sender.send(engine=engine, message_id=message_id, gateway=gateway, policy=POLICY) == "skipped"
     assert gateway.sent == []
     assert _status(engine, message_id).status == MessageStatus.CANCELLED
 
@@ -170,7 +170,7 @@ def test_late_sent_callback_never_overwrites_delivered(engine: Engine) -> None:
     message_id = _scheduled(engine)
     _claim(engine)
     sid = "SM" + "b" * 32
-    service.send(
+    sender.send(
         engine=engine,
         message_id=message_id,
         gateway=ScriptedGateway(GatewayReceipt(sid, "queued")),
@@ -210,7 +210,7 @@ def test_carrier_opt_out_code_revokes_consent_and_cancels_the_rest(engine: Engin
         ).id
     _claim(engine)
     gateway = ScriptedGateway(GatewayError("unsubscribed", code=21610))
-    assert service.send(engine=engine, message_id=first, gateway=gateway, policy=POLICY) == "failed"
+    assert sender.send(engine=engine, message_id=first, gateway=gateway, policy=POLICY) == "failed"
     with Session(engine) as session:
         patient = session.get(Patient, patient_id)
         assert patient is not None
@@ -234,7 +234,7 @@ class CrashingGateway:
 
 def _send_in_child(url: str, message_id: uuid.UUID) -> int:
     def child() -> None:
-        service.send(engine=make_engine(url), message_id=message_id, gateway=CrashingGateway(), policy=POLICY)
+        sender.send(engine=make_engine(url), message_id=message_id, gateway=CrashingGateway(), policy=POLICY)
 
     process = multiprocessing.get_context("fork").Process(target=child)
     process.start()
@@ -254,14 +254,15 @@ def test_text_that_crashes_its_worker_every_time_ends_failed_not_looping(engine:
         assert _status(engine, message_id).status == MessageStatus.SENDING
         with session_scope(engine) as session:
             stale = moment + timedelta(seconds=10)
-            service.mark_stale_sending_unknown(session=session, now=stale, older_than=timedelta(seconds=5))
+            scheduler.mark_stale_sending_unknown(session=session, now=stale, older_than=timedelta(seconds=5))
         with freeze_time(moment + timedelta(seconds=20)):
-            service.reconcile_unknown(
+            reconcile.reconcile_unknown(
                 engine=engine,
                 gateway=CrashingGateway(),
                 policy=POLICY,
                 older_than=timedelta(seconds=5),
                 limit=10,
+                now=utcnow(),
             )
     final = _status(engine, message_id)
     assert final.status == MessageStatus.FAILED

@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from fakes.twilio import FakeTwilio
 from outreach.config import Settings
 from outreach.db import engine_for, session_scope, utcnow
 from outreach.main import create_app
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.patients.models import Patient
 from outreach.patients.service import opt_out
-from outreach.sms.fake_twilio import FakeTwilio
 from outreach.sms.twilio import sign_request
 from tests.conftest import _truncate_all
 from tests.factories import auth, create_clinic, create_key, create_patient, seed_due_texts

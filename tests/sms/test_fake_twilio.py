@@ -8,12 +8,13 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 
+from fakes.twilio import FakeTwilio
 from outreach.sms.base import OutboundSms
-from outreach.sms.fake_twilio import FakeTwilio
 from outreach.sms.twilio import TwilioGateway, validate_signature
 from tests.sms.receiver import CallbackReceiver, Received
 
@@ -145,8 +146,8 @@ def _free_port() -> int:
 
 def test_runs_as_a_process_with_latency() -> None:
     port = _free_port()
-    command = [sys.executable, "-m", "outreach.sms.fake_twilio", "--port", str(port), "--latency-ms", "50"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "fakes.twilio", "--port", str(port), "--latency-ms", "50"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
     try:
         assert process.stdout is not None
         assert f"127.0.0.1:{port}" in process.stdout.readline()

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from fakes.twilio import FakeTwilio
 from outreach.sms.base import GatewayError, OutboundSms
-from outreach.sms.fake_twilio import FakeTwilio
 from outreach.sms.twilio import TwilioGateway
 from outreach.sms.twilio_errors import describe
 

@@ -28,7 +28,9 @@ from outreach.config import Settings
 from outreach.db import engine_for, session_scope, utcnow
 from outreach.demo import DemoSeed, seed_demo
 from outreach.main import create_app
-from outreach.messaging.service import SendPolicy, claim_due, create_one_off, send
+from outreach.messaging.scheduler import claim_due
+from outreach.messaging.sender import SendPolicy, send
+from outreach.messaging.service import create_one_off
 from outreach.patients.models import Patient
 from outreach.sms.simulator import SimulatorGateway
 from tests.servers import free_port, serving

@@ -39,6 +39,7 @@ def test_draft_shows_the_timeline_then_launch_schedules_it(web_client: TestClien
     assert f"<strong>{timeline.scheduled}</strong> texts" in page.text
     assert "Arabic" in page.text
     assert "Haitian Creole" in page.text
+    assert "Haitian Creole: draft translation, not reviewed by a native speaker" in page.text
     launched = _post(web_client, url, f"{url}/launch")
     assert "Launched: the texts are being written" in launched.text
     assert "Timeline preview" not in launched.text

@@ -244,13 +244,13 @@ def test_each_reply_shows_the_clinic_text_it_answers(
     seed = demo_clinic(engine)
     with Session(engine) as session:
         james = session.exec(select(Patient).where(Patient.external_id == "DEMO-007")).one()
-    text_patient(engine, james.id, "Riverside: your test results are ready, call us")
+    text_patient(engine, james.id, "Riverside: please call us about your visit")
     text_in(web_client, settings, "What do they say?", sender=james.phone)
     thread = _thread_of(engine, james.phone)
     sign_in(web_client, seed.coordinator_key)
     page = web_client.get(f"/app/threads/{thread.id}").text
     answers = page.split("Answering the clinic", 1)[1].split("What do they say?", 1)[0]
-    assert "Riverside: your test results are ready, call us" in answers
+    assert "Riverside: please call us about your visit" in answers
     assert "Main St" in page  # the next visit, as context
 
 

@@ -7,7 +7,7 @@ and a visit's reminders by step (rows with a visit only). Upcoming visits get an
 window that reads the visits whose reminders fall in it.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0009 (after the security migration on main; first written after 0005)
 Create Date: 2026-12-03 06:40:00.000000
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import outreach.db
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,4 +1,5 @@
-"""What a coordinator does to a thread: read it, claim, release, reply, note, resolve. Each is audited.
+"""The coordinator service: what a coordinator does to a thread (read it, claim, release, reply, note,
+resolve), each audited. Domain functions: they take a session and flush; the request commits.
 
 A claim is one conditional UPDATE, so two coordinators pressing "claim" at once cannot both win: the
 database decides, and the loser is told who holds the thread.
@@ -15,12 +16,13 @@ from sqlmodel import Session, col, select
 from outreach.clinics.models import ApiKey, Clinic
 from outreach.errors import Conflict, Invalid, NotFound
 from outreach.i18n import MissingPlaceholder, render_template
+from outreach.inbox.coordinator_queue import languages_of, to_public
 from outreach.inbox.models import CoordinatorProfile, InboxAudit, Outcome, Thread, ThreadEvent, ThreadStatus
-from outreach.inbox.queue import languages_of, to_public
 from outreach.inbox.schemas import ReplyIn, ReplyPublic, ThreadPublic
 from outreach.inbox.triage import next_appointment
 from outreach.messaging.service import create_one_off
 from outreach.patients.models import Patient
+from outreach.tenancy import owned
 
 
 def holder_name(*, session: Session, key_id: uuid.UUID) -> str:
@@ -41,7 +43,7 @@ def audit(*, session: Session, thread: Thread, key_id: uuid.UUID, action: str, n
 
 def load(*, session: Session, clinic_id: uuid.UUID, thread_id: uuid.UUID, lock: bool = False) -> Thread:
     """The clinic's thread (locked for this transaction when asked); another clinic's is not found."""
-    query = select(Thread).where(Thread.id == thread_id, Thread.clinic_id == clinic_id)
+    query = owned(select(Thread), Thread, clinic_id=clinic_id).where(Thread.id == thread_id)
     if lock and session.get_bind().dialect.name == "sqlite":
         # SQLite has no row locks and starts a transaction only at its first write: this no-op write
         # takes the database's write lock now, so what follows is ordered against a concurrent STOP.

@@ -2,7 +2,7 @@
 
 The real `twilio` SDK talks to it through TwilioGateway's `api_base_url`. It answers with Twilio's JSON
 shapes and error bodies, can be slow or fail on purpose, records every create request, and sends status
-callbacks signed exactly as Twilio signs them. Run alone: ``python -m outreach.sms.fake_twilio --port 8099``.
+callbacks signed exactly as Twilio signs them. Run alone: ``python -m fakes.twilio --port 8099``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The coordinator queue: who reads which languages, and the ordered, paginated list of threads.
+"""The coordinators' work queue (threads waiting for a person, not a message broker): who reads which
+languages, and the ordered, paginated list of threads.
 
 The list is ordered by priority, then by how long the thread has waited, then by id; pagination is by
 keyset on that order, so the first page is one walk of an index and page 1000 costs what page 1 does.
