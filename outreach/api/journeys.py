@@ -10,7 +10,7 @@ from fastapi import APIRouter, UploadFile
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
 from outreach.clinics.models import Role
 from outreach.db import utcnow
-from outreach.journeys import changes, importing, service
+from outreach.journeys import changes, importing, report, service
 from outreach.journeys.events import EventRecord, record_patient_events
 from outreach.journeys.schemas import (
     JourneyPublic,
@@ -100,6 +100,13 @@ def list_rules(session: SessionDep, principal: PrincipalDep) -> list[RulePublic]
 @router.delete("/journey-rules/{rule_id}", status_code=204, summary="Stop a rule enrolling patients")
 def delete_rule(rule_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> None:
     service.deactivate_rule(session=session, clinic_id=principal.clinic_id, rule_id=rule_id)
+
+
+@router.get("/campaigns/{campaign_id}/journeys", summary="A journey campaign's patients by step and outcome")
+def journey_summary(
+    campaign_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> report.JourneySummary:
+    return report.summary(session=session, clinic_id=principal.clinic_id, campaign_id=campaign_id)
 
 
 @coordinator_router.post("/threads/{thread_id}/end-journeys", summary="End the patient's running journeys")
