@@ -131,3 +131,8 @@ def test_a_coordinator_ends_the_patients_journey_from_their_thread(
     assert audit.key_id is not None
     assert audit.detail == "ended_by_coordinator"
     assert client.post(path, headers=auth(key)).status_code == 409
+    detail = client.get(f"/coordinator/threads/{task.thread_id}", headers=auth(key))
+    assert detail.status_code == 200, detail.text
+    kinds = [entry["kind"] for entry in detail.json()["entries"]]
+    assert "call_task" in kinds
+    assert "journey_ended" in kinds
