@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint fmt browser catalogs bench-render bench-pacing bench-send bench-fanout bench-inbound bench-queue bench-triage clean
+.PHONY: install run test lint fmt browser catalogs bench-render bench-pacing bench-send bench-fanout bench-inbound bench-queue bench-fhir bench-triage clean
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "outreach needs Python >= 3.11 (set PY=python3.11)")'
@@ -56,6 +56,9 @@ bench-inbound: install  ## needs PostgreSQL
 
 bench-queue: install  ## needs PostgreSQL
 	$(BIN)/python -m bench queue --messages 1000000
+
+bench-fhir: install  ## needs PostgreSQL
+	$(BIN)/python -m bench fhir --patients 50000
 
 bench-triage: install  ## red-flag recall and false positives over every language's test set
 	$(BIN)/python -m bench triage

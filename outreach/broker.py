@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from kombu.connection import Connection
 
-from outreach.config import Settings
+from outreach.config import ConfigError, Settings
 
 
 def transport_options(settings: Settings) -> dict[str, Any]:
@@ -40,3 +41,35 @@ def broker_reachable(settings: Settings, *, timeout_s: float = 2.0) -> tuple[boo
     except Exception as exc:  # any failure means "not reachable"; the reason is for the operator
         return False, type(exc).__name__
     return True, "ok"
+
+
+def eviction_policy(url: str, *, timeout_s: float = 3.0) -> str:
+    """Redis's maxmemory-policy, read from INFO (which works where CONFIG is disabled)."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+    try:
+        return str(client.info("memory").get("maxmemory_policy", "noeviction"))
+    finally:
+        client.close()
+
+
+def require_noeviction(settings: Settings) -> str | None:
+    """Refuse an evicting Redis in production (ConfigError); in dev, return a warning line instead.
+
+    An evicting Redis drops keys when it fills up, and a dropped key may be a queued task: a text that
+    is never sent (or sent late, when the stranded row is requeued), or a pacing bucket reset early.
+    """
+    urls = {u for u in (settings.broker_url, settings.redis_url) if u.startswith(("redis://", "rediss://"))}
+    for url in sorted(urls):
+        try:
+            policy = eviction_policy(url)
+        except Exception as exc:  # unreachable now: Celery retries the connection and says so itself
+            return f"could not read Redis's maxmemory-policy ({type(exc).__name__}); it must be noeviction"
+        if policy != "noeviction":
+            message = (
+                f"Redis's maxmemory-policy is {policy}: an evicted task id is a lost text; "
+                "set maxmemory-policy noeviction"
+            )
+            if settings.env == "production":
+                raise ConfigError(message)
+            return message
+    return None

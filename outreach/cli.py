@@ -10,13 +10,18 @@ import typer
 from rich.console import Console
 
 from outreach import demo as demo_data
-from outreach import devrun
+from outreach import devrun, listening
 from outreach.auth import mint_key
+from outreach.cli_settings import cli_settings as _settings
+from outreach.cli_settings import err
 from outreach.clinics.models import Clinic, Role
 from outreach.clinics.service import create_clinic as create
-from outreach.config import ConfigError, Settings, load_settings
+from outreach.config import ConfigError, Settings
 from outreach.db import engine_for, session_scope
 from outreach.errors import Invalid
+from outreach.fhir.cli import fhir_app
+from outreach.listening import carry_port, local_url
+from outreach.reports.cli import report_app
 
 # The server stack, Celery and the importer are imported inside the commands that need them (each marked
 # `noqa: PLC0415`): they are slow imports, and `outreach --help` or `outreach key` should not pay for them.
@@ -24,21 +29,22 @@ from outreach.errors import Invalid
 app = typer.Typer(help="outreach: multilingual SMS patient outreach.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(fhir_app, name="fhir")
+app.add_typer(report_app, name="report")
 console = Console()
-err = Console(stderr=True, soft_wrap=True)  # one line per error, whatever the terminal width
 
 
-def _settings(*, migrate: bool = False) -> Settings:
-    """Settings that can work, and a reachable database; otherwise one clear line and exit 2."""
+def _redis_keeps_tasks(settings: Settings) -> None:
+    """Workers and the scheduler refuse an evicting Redis in production (one line, exit 2)."""
+    from outreach.broker import require_noeviction  # noqa: PLC0415
+
     try:
-        settings = load_settings()
-        devrun.check_database(settings)
-        if migrate:
-            devrun.migrate(settings)
+        warning = require_noeviction(settings)
     except ConfigError as exc:
         err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    return settings
+    if warning:
+        err.print(f"[yellow]outreach:[/] {warning}", highlight=False)
 
 
 @db_app.command("upgrade")
@@ -57,15 +63,30 @@ def serve(
     """Serve the HTTP API (migrates first in dev mode)."""
     from outreach.serving import serve as serve_app  # noqa: PLC0415
 
+    url = local_url(host, port)
+    carry_port(host=host, port=port)
     settings = _settings(migrate=True)
     try:
         devrun.require_current_schema(settings)
     except ConfigError as exc:
         err.print(f"[bold red]outreach:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    serve_app(
-        "outreach.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
-    )
+    from outreach.observability.logs import dict_config  # noqa: PLC0415
+
+    logging: dict[str, object] = {"log_config": dict_config()} if settings.log_format == "json" else {}
+    listening.record(settings, url)
+    try:
+        serve_app(
+            "outreach.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            **logging,
+        )
+    finally:
+        listening.forget(settings, url)
 
 
 @app.command()
@@ -74,8 +95,12 @@ def worker(
     queues: str = "send,schedule",
 ) -> None:
     """Run a Celery worker that sends texts."""
-    _settings()
+    settings = _settings()
+    _redis_keeps_tasks(settings)
+    from outreach.observability.exposition import serve_worker_metrics  # noqa: PLC0415
     from workers.celery_app import app as celery  # noqa: PLC0415
+
+    serve_worker_metrics(settings)
 
     celery.worker_main(devrun.worker_argv(concurrency=concurrency, queues=queues))
 
@@ -84,6 +109,7 @@ def worker(
 def scheduler() -> None:
     """Run Celery beat, which ticks the scheduler every few seconds."""
     settings = _settings()
+    _redis_keeps_tasks(settings)
     from workers.celery_app import app as celery  # noqa: PLC0415
 
     celery.start(devrun.beat_argv(settings))
@@ -95,7 +121,7 @@ def demo() -> None:
     settings = _settings(migrate=True)
     with session_scope(engine_for(settings.database_url)) as session:
         seeded = demo_data.seed_demo(session=session)
-    demo_data.print_demo(console, seeded, base_url="http://127.0.0.1:8000")
+    demo_data.print_demo(console, seeded, base_url=listening.serving_url(settings))
 
 
 @app.command("create-clinic")
@@ -123,6 +149,28 @@ def create_clinic(
         err.print(f"[bold red]outreach:[/] {exc.field}: {exc.reason}", highlight=False)
         raise typer.Exit(2) from None
     console.print(str(clinic.id))
+
+
+@app.command()
+def clinics() -> None:
+    """List the clinics with their ids (what `create-key --clinic` and `import-patients --clinic` take)."""
+    from sqlmodel import col, func, select  # noqa: PLC0415
+
+    from outreach.patients.models import Patient  # noqa: PLC0415
+
+    settings = _settings()
+    with session_scope(engine_for(settings.database_url)) as session:
+        counts = dict(
+            session.exec(select(Patient.clinic_id, func.count()).group_by(col(Patient.clinic_id))).all()
+        )
+        found = session.exec(select(Clinic).order_by(Clinic.name)).all()
+        if not found:
+            console.print("no clinics yet: `outreach create-clinic NAME` or `outreach demo`")
+        for clinic in found:
+            patients = counts.get(clinic.id, 0)
+            console.print(
+                f"{clinic.id}  {clinic.name}  ({patients} patients)", highlight=False, soft_wrap=True
+            )
 
 
 @app.command("create-key")
@@ -190,6 +238,7 @@ def import_patients(
 @app.command()
 def up(port: int = 8000) -> None:
     """Migrate, seed the demo, and run the API, a worker and the scheduler together (Ctrl-C stops all)."""
+    carry_port(host="127.0.0.1", port=port)  # the worker and scheduler inherit it too
     settings = _settings(migrate=True)
     with session_scope(engine_for(settings.database_url)) as session:
         seeded = demo_data.seed_demo(session=session)

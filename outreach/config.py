@@ -74,7 +74,20 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=10_000_000, ge=1024)
 
     sender_type: Literal["long_code", "toll_free", "short_code"] = "long_code"
+    # Fernet keys (comma-separated, newest first) for the subaccount tokens of clinics' senders.
+    credentials_key: SecretStr = SecretStr("")
+    # Whether a STOP to one clinic also stops the same phone at the other clinics of its organisation.
+    stop_scope: Literal["clinic", "organisation"] = "clinic"
     sender_rate_per_s: float | None = Field(default=None, ge=1, le=10000)
+
+    # /metrics: a bearer token, or (without one) only callers from these networks.
+    metrics_token: SecretStr = SecretStr("")
+    metrics_allow: str = "127.0.0.1/32,::1/128"
+    # A worker's own metrics endpoint (0: none), for workers on hosts without the API.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_bind: str = "127.0.0.1"
+    # Logs: `text` (the current lines) or `json` (one object per line with request or task id).
+    log_format: Literal["text", "json"] = "text"
 
     scheduler_interval_s: float = Field(default=2.0, gt=0)
     # Launched campaigns' texts are written to the outbox at least this long before their time.
@@ -84,6 +97,11 @@ class Settings(BaseSettings):
     requeue_after_s: int = Field(default=120, ge=1)
     reconcile_after_s: int = Field(default=300, ge=1)
     max_send_attempts: int = Field(default=5, ge=1, le=20)
+
+    # Outcome report (outreach/reports/stats.py): reply window, and the disparity flag's rule.
+    report_reply_days: int = Field(default=7, ge=1, le=90)
+    report_flag_threshold_pp: float = Field(default=10.0, gt=0, le=100)
+    report_min_group_size: int = Field(default=30, ge=11, le=100_000)
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:

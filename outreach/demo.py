@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from rich.console import Console
-from sqlalchemy import update
+from sqlalchemy import true, update
 from sqlmodel import Session, col, select
 
 from outreach.auth import authenticate, mint_key
@@ -31,6 +31,7 @@ DEMO_CLINIC = "Riverside Community Clinic"
 DEMO_CAMPAIGN = "Visit reminders (demo)"
 DEMO_COORDINATOR = "Rosa (demo coordinator)"
 DEMO_COORDINATOR_LANGUAGES = ["en", "es"]
+DEMO_KEY_NAMES = ("demo admin", "demo coordinator")
 
 # Fictional 555-01xx numbers; names and languages of a typical community-clinic panel.
 DEMO_PATIENTS = [
@@ -52,6 +53,7 @@ DEMO_PATIENTS = [
 REMINDER_LEAD = timedelta(hours=24)
 FIRST_REMINDER_IN = timedelta(minutes=2)
 REMINDER_SPACING = timedelta(seconds=3)
+SEND_NOW_IN = timedelta(seconds=5)  # "Send the demo now": the first reminder is due a few seconds later
 
 
 @dataclass(frozen=True)
@@ -77,20 +79,30 @@ def seed_demo(*, session: Session) -> DemoSeed:
     clinic.quiet_start = clinic.quiet_end = time(0, 0)
     session.add(clinic)
     campaign, first = _demo_campaign(session=session, clinic=clinic, now=now)
+    # Only the keys an earlier run minted are replaced; a key a person minted for this clinic stays valid.
     session.execute(
         update(ApiKey)
-        .where(col(ApiKey.clinic_id) == clinic.id, col(ApiKey.revoked_at).is_(None))
+        .where(
+            col(ApiKey.clinic_id) == clinic.id,
+            col(ApiKey.revoked_at).is_(None),
+            col(ApiKey.name).in_(DEMO_KEY_NAMES),
+        )
         .values(revoked_at=now)
     )
-    admin = mint_key(session=session, clinic_id=clinic.id, role=Role.ADMIN, name="demo admin")
+    admin = mint_key(session=session, clinic_id=clinic.id, role=Role.ADMIN, name=DEMO_KEY_NAMES[0])
     coordinator = mint_key(
-        session=session, clinic_id=clinic.id, role=Role.COORDINATOR, name="demo coordinator"
+        session=session, clinic_id=clinic.id, role=Role.COORDINATOR, name=DEMO_KEY_NAMES[1]
     )
     principal = authenticate(session=session, presented=coordinator)
     assert principal is not None  # just minted
     profile = ProfileIn(display_name=DEMO_COORDINATOR, languages=DEMO_COORDINATOR_LANGUAGES)
     set_profile(session=session, clinic_id=clinic.id, key_id=principal.key_id, data=profile, now=now)
-    count = len(session.exec(select(Patient.id).where(Patient.clinic_id == clinic.id)).all())
+    demo_ids = [row[0] for row in DEMO_PATIENTS]
+    count = len(
+        session.exec(
+            select(Patient.id).where(Patient.clinic_id == clinic.id, col(Patient.external_id).in_(demo_ids))
+        ).all()
+    )
     return DemoSeed(
         clinic=clinic,
         admin_key=admin,
@@ -155,10 +167,29 @@ def _demo_campaign(*, session: Session, clinic: Clinic, now: datetime) -> tuple[
     return campaign, first
 
 
-def _move_visits(*, session: Session, clinic: Clinic, now: datetime) -> datetime:
+def is_demo_campaign(campaign: Campaign) -> bool:
+    """The demo's own reminder campaign (the web app offers "Send the demo now" on it)."""
+    return campaign.name == DEMO_CAMPAIGN
+
+
+def send_demo_now(*, session: Session, clinic: Clinic, campaign: Campaign, now: datetime) -> datetime:
+    """Move the demo visits so the reminders fall due in seconds (whenever the newcomer gets here); return
+    the first reminder's moment. The caller launches the campaign in the same transaction."""
+    demo_ids = [row[0] for row in DEMO_PATIENTS]
+    return _move_visits(session=session, clinic=clinic, now=now, lead=SEND_NOW_IN, only=demo_ids)
+
+
+def _move_visits(
+    *,
+    session: Session,
+    clinic: Clinic,
+    now: datetime,
+    lead: timedelta = FIRST_REMINDER_IN,
+    only: list[str] | None = None,
+) -> datetime:
     """Put each demo patient's next visit tomorrow, just after now, a few seconds apart; return the first
     reminder's moment."""
-    first = (now + FIRST_REMINDER_IN).replace(microsecond=0)
+    first = (now + lead).replace(microsecond=0)
     visits = session.exec(
         select(Appointment, Patient.external_id)
         .join(Patient, col(Patient.id) == Appointment.patient_id)
@@ -166,6 +197,7 @@ def _move_visits(*, session: Session, clinic: Clinic, now: datetime) -> datetime
             Appointment.clinic_id == clinic.id,
             col(Appointment.status).in_([AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED]),
         )
+        .where(col(Patient.external_id).in_(only) if only is not None else true())
         .order_by(col(Patient.external_id), col(Appointment.starts_at))
     ).all()
     seen: set[str] = set()
@@ -187,6 +219,7 @@ def print_demo(console: Console, seed: DemoSeed, *, base_url: str) -> None:
     console.print(f"  Phone simulator:  {app}/simulator", soft_wrap=True)
     console.print(f"  API docs:         {base_url}/docs", soft_wrap=True)
     console.print(f"  Health:           {base_url}/health", soft_wrap=True)
+    console.print(f"  Clinic id:        {seed.clinic.id}", highlight=False, soft_wrap=True)
     console.print(f"  Admin key:        [green]{seed.admin_key}[/]", highlight=False, soft_wrap=True)
     console.print(f"  Coordinator key:  [green]{seed.coordinator_key}[/]", highlight=False, soft_wrap=True)
     if seed.campaign is None:
@@ -200,16 +233,16 @@ def print_demo(console: Console, seed: DemoSeed, *, base_url: str) -> None:
     at = seed.first_reminder_at.strftime("%H:%M:%S UTC")
     # Short lines, never wrapped: `make run` output may be 80 columns, and a wrapped key cannot be copied.
     steps = (
-        f"1. Admin key → Campaigns → “{seed.campaign.name}” → Launch,",
-        f"   before {at}: the reminders go a day before each demo visit,",
-        f"   which is from {at} on.",
+        f"1. Admin key → Campaigns → “{seed.campaign.name}”",
+        "   → “Send the demo now” (any time; it moves the demo visits",
+        f"   and launches), or Launch before {at}.",
         f"2. Watch them arrive in ten languages: {app}/simulator",
         "3. Reply ALTO from Maria's phone (opted out, answered in Spanish)",
         "   and “I have chest pain” from James's phone.",
         f"4. Coordinator key → {app}/queue:",
         "   the urgent thread is first;",
         "   Maria's opt-out is under “Handled automatically”.",
-        "Too late? `outreach demo` moves the visits again (new keys too).",
+        "`outreach demo` again prints new demo keys; keys you minted stay.",
     )
     console.print("[bold]Try it[/]", soft_wrap=True)
     for line in steps:

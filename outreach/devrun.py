@@ -17,6 +17,7 @@ from outreach import migrate as migrations
 from outreach.config import ConfigError, Settings
 from outreach.db import engine_for
 from outreach.demo import DemoSeed, print_demo
+from outreach.listening import answers, local_url
 
 
 def _safe_url(settings: Settings) -> str:
@@ -78,8 +79,13 @@ def run_all(console: Console, seed: DemoSeed, *, port: int) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    time.sleep(2)
-    print_demo(console, seed, base_url=f"http://127.0.0.1:{port}")
+    url = local_url("127.0.0.1", port)
+    deadline = time.monotonic() + 60  # the keys are printed once the web app answers at this URL
+    while not stopping and not answers(url) and time.monotonic() < deadline:
+        if children["api"].poll() is not None:
+            break
+        time.sleep(0.2)
+    print_demo(console, seed, base_url=url)
     console.print("Press Ctrl-C to stop.")
     while not stopping and all(child.poll() is None for child in children.values()):
         time.sleep(0.5)

@@ -67,7 +67,8 @@ def _validation_item(err: dict[str, Any]) -> dict[str, Any]:
         }
     if kind == "extra_forbidden":
         return {"field": _field(err["loc"]), "reason": "unknown field"}
-    return {"field": _field(err["loc"]), "reason": str(err.get("msg", "invalid value"))}
+    reason = str(err.get("msg", "invalid value")).removeprefix("Value error, ")  # a validator's own words
+    return {"field": _field(err["loc"]), "reason": reason}
 
 
 def error_slug(status_code: int) -> str:

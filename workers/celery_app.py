@@ -8,6 +8,8 @@ from celery import Celery, signals
 
 from outreach.broker import transport_options
 from outreach.config import get_settings
+from outreach.observability import logs
+from outreach.observability import tasks as tasks_metrics
 
 SCHEDULE_QUEUE = "schedule"
 SEND_QUEUE = "send"
@@ -32,6 +34,7 @@ def make_app() -> Celery:
         task_routes={
             "outreach.scheduler_tick": {"queue": SCHEDULE_QUEUE},
             "outreach.reconcile": {"queue": SCHEDULE_QUEUE},
+            "outreach.fhir_sync": {"queue": SCHEDULE_QUEUE},
             "outreach.materialize": {"queue": SCHEDULE_QUEUE},
             "outreach.journeys": {"queue": SCHEDULE_QUEUE},
             "outreach.retention": {"queue": SCHEDULE_QUEUE},
@@ -44,6 +47,7 @@ def make_app() -> Celery:
                 "schedule": settings.scheduler_interval_s,
                 "options": {"expires": settings.scheduler_interval_s * 2},
             },
+            "fhir-sync": {"task": "outreach.fhir_sync", "schedule": 900.0, "options": {"expires": 600}},
             # A launch's first window starts within seconds; later windows come about hourly.
             "materialize-launches": {
                 "task": "outreach.materialize",
@@ -69,6 +73,8 @@ def make_app() -> Celery:
 
 
 app = make_app()
+tasks_metrics.install()
+logs.install_celery(get_settings())
 
 
 @signals.after_setup_logger.connect

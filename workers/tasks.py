@@ -8,6 +8,7 @@ from uuid import UUID
 from outreach.campaigns import materialize as materializer
 from outreach.config import get_settings
 from outreach.db import engine_for, session_scope, utcnow
+from outreach.fhir.periodic import sync_and_write_back
 from outreach.journeys import follow as journeys_follow
 from outreach.messaging import dispatch
 from outreach.security.retention import purge
@@ -20,10 +21,10 @@ def scheduler_tick() -> int:
     return dispatch.tick(enqueue=_enqueue)
 
 
-def _enqueue(batch: dispatch.Batch) -> None:
+def _enqueue(batch: dispatch.Batch, sender_id: UUID | None) -> None:
     # Ids and segment counts only: no phone number or text ever goes through the broker.
     ids, segments = [str(mid) for mid, _ in batch], [count for _, count in batch]
-    send_batch.apply_async((ids, segments), queue=SEND_QUEUE)
+    send_batch.apply_async((ids, segments, str(sender_id) if sender_id else None), queue=SEND_QUEUE)
 
 
 @app.task(name="outreach.materialize", ignore_result=True)
@@ -53,9 +54,16 @@ def send_sms(message_id: str, segments: int | None = None) -> str:
 
 
 @app.task(name="sms.send_batch", acks_late=True, ignore_result=True)
-def send_batch(message_ids: list[str], segments: list[int]) -> dict[str, int]:
-    """Send several texts, each at most once; a redelivered batch skips the ones already taken."""
-    return dispatch.send_batch([(UUID(mid), count) for mid, count in zip(message_ids, segments, strict=True)])
+def send_batch(message_ids: list[str], segments: list[int], sender_id: str | None = None) -> dict[str, int]:
+    """Send several texts of one sender, each at most once; a redelivered batch skips the ones taken."""
+    items = [(UUID(mid), count) for mid, count in zip(message_ids, segments, strict=True)]
+    return dispatch.send_batch(items, UUID(sender_id) if sender_id else None)
+
+
+@app.task(name="outreach.fhir_sync", ignore_result=True)
+def fhir_sync() -> int:
+    """Sync every clinic with a FHIR server (each under its own lock), then write back what is due."""
+    return sync_and_write_back()
 
 
 @app.task(name="outreach.retention", ignore_result=True)

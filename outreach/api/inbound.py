@@ -10,6 +10,7 @@ and an unexpected error still reaches the application's 500 handler.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
@@ -19,7 +20,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from outreach.api.twilio_auth import MAX_FORM_BYTES, MAX_FORM_FIELDS, signed_by_twilio
 from outreach.config import Settings
 from outreach.inbox.inbound_plan import IncomingSms
+from outreach.observability import metrics
 from outreach.security.ratelimit import inbound_retry_after
+from outreach.senders.accounts import AccountTokens
 from outreach.sms.base import MAX_BODY_CHARS
 
 PATH = "/webhooks/twilio/sms"
@@ -82,19 +85,26 @@ def _form(headers: dict[bytes, bytes], body: bytes) -> dict[str, str]:
     return dict(pairs)  # a repeated field counts once, with its last value (as Starlette's forms do)
 
 
-async def _sms(scope: Scope, receive: Receive, settings: Settings) -> IncomingSms:
+async def _sms(scope: Scope, receive: Receive, settings: Settings, accounts: AccountTokens) -> IncomingSms:
     """The text in a validly signed webhook; `_Refused` (400 or 403) before anything is written."""
     headers = dict(scope["headers"])
     form = _form(headers, await _body(headers, receive))
     query = scope.get("query_string", b"").decode("latin-1")
     signature = headers.get(b"x-twilio-signature", b"").decode("latin-1")
-    if not signed_by_twilio(settings, path=scope["path"], query=query, params=form, signature=signature):
+    # Signed with the token of the account that owns the number written to (a clinic's subaccount, say).
+    account = accounts.account(form.get("AccountSid", ""))
+    token = accounts.token(account)
+    if token is None or not signed_by_twilio(
+        settings, path=scope["path"], query=query, params=form, signature=signature, auth_token=token
+    ):
         raise _Refused(403, "invalid or missing X-Twilio-Signature")
     return IncomingSms(
         sid=_field(form, "MessageSid"),
         from_phone=_field(form, "From"),
         to_phone=_field(form, "To"),
         body=_field(form, "Body"),
+        account=account,
+        messaging_service_sid=form.get("MessagingServiceSid", "")[:34],
     )
 
 
@@ -118,20 +128,30 @@ class InboundWebhook:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        began, outcome = time.perf_counter(), "error"
+        try:
+            outcome = await self._handle(scope, receive, send)
+        finally:
+            metrics.INBOUND_WEBHOOKS.labels(outcome).inc()
+            metrics.INBOUND_SECONDS.observe(time.perf_counter() - began)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> str:
+        """Answer the webhook; return its outcome for the metrics (the kind of text, or why refused)."""
         state: Any = scope["app"].state
         try:
-            sms = await _sms(scope, receive, state.settings)
+            sms = await _sms(scope, receive, state.settings, state.accounts)
         except _Refused as refused:
             detail = json.dumps({"detail": refused.detail}).encode()
             await _answer(send, refused.status, b"application/json", detail)
-            return
+            return f"refused_{refused.status}"
         wait = await inbound_retry_after(scope, from_phone=sms.from_phone)
         if wait is not None:  # a flood from one number is refused before anything is stored
             detail = json.dumps({"detail": f"too many texts from this number; retry after {wait} s"}).encode()
             await _answer(send, 429, b"application/json", detail, retry_after=wait)
-            return
+            return "refused_429"
         # Committed before the answer goes out, so a STOP that Twilio sees acknowledged has taken effect;
         # a replayed SID (None) gets an empty answer and no second effect.
         received = await state.receiver.receive(sms)
         reply = _twiml(received.reply if received else None)
         await _answer(send, 200, b"text/xml; charset=utf-8", reply)
+        return received.kind.value if received else "replay"

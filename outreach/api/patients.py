@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, UploadFile
+from sqlmodel import Session
 
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
 from outreach.api.paging import Offset
@@ -14,13 +15,14 @@ from outreach.clinics.service import get_clinic
 from outreach.db import utcnow
 from outreach.patients import importing
 from outreach.patients import service as patients
-from outreach.patients.models import ConsentStatus
+from outreach.patients.models import ConsentStatus, Patient
 from outreach.patients.schemas import (
     AppointmentCreate,
     AppointmentPublic,
     AppointmentUpdate,
     ConsentEventPublic,
     ConsentIn,
+    ConsentPublic,
     ImportReport,
     PatientCreate,
     PatientImport,
@@ -33,14 +35,30 @@ router = APIRouter(prefix="/admin", tags=["patients"], dependencies=[require_rol
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
-def _public(patient: object) -> PatientPublic:
-    return PatientPublic.model_validate(patient, from_attributes=True)
+def _publics(session: Session, rows: list[Patient]) -> list[PatientPublic]:
+    """Patients with their current consent in the same shape a POST gives it."""
+    events = patients.current_consents(session=session, patient_ids=[p.id for p in rows])
+    out = []
+    for p in rows:
+        event = events.get(p.id)
+        consent = ConsentPublic(
+            status=p.consent,
+            source=event.source if event else None,
+            recorded_at=event.recorded_at if event else None,
+        )
+        fields = {k: getattr(p, k) for k in PatientPublic.model_fields if k != "consent"}
+        out.append(PatientPublic(**fields, consent=consent))
+    return out
+
+
+def _public(session: Session, patient: Patient) -> PatientPublic:
+    return _publics(session, [patient])[0]
 
 
 @router.post("/patients", status_code=201, summary="Add a patient")
 def create_patient(data: PatientCreate, session: SessionDep, principal: PrincipalDep) -> PatientPublic:
     clinic = get_clinic(session=session, clinic_id=principal.clinic_id)
-    return _public(patients.create_patient(session=session, clinic=clinic, data=data, now=utcnow()))
+    return _public(session, patients.create_patient(session=session, clinic=clinic, data=data, now=utcnow()))
 
 
 @router.get("/patients", summary="List patients")
@@ -66,13 +84,13 @@ def list_patients(
             limit=limit,
             offset=offset,
         )
-    return [_public(p) for p in rows]
+    return _publics(session, rows)
 
 
 @router.get("/patients/{patient_id}", summary="Get a patient")
 def get_patient(patient_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> PatientPublic:
     return _public(
-        patients.get_patient(session=session, clinic_id=principal.clinic_id, patient_id=patient_id)
+        session, patients.get_patient(session=session, clinic_id=principal.clinic_id, patient_id=patient_id)
     )
 
 
@@ -84,7 +102,7 @@ def update_patient(
     patient = patients.update_patient(
         session=session, clinic=clinic, patient_id=patient_id, data=data, now=utcnow()
     )
-    return _public(patient)
+    return _public(session, patient)
 
 
 @router.post("/patients/{patient_id}/consent", summary="Record a consent decision (revoking cancels texts)")
@@ -99,7 +117,7 @@ def change_consent(
         source=data.source,
         now=utcnow(),
     )
-    return _public(patient)
+    return _public(session, patient)
 
 
 @router.get("/patients/{patient_id}/consent", summary="A patient's consent ledger")

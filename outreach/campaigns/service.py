@@ -48,7 +48,13 @@ def _check_timing(*, kind: CampaignKind, step: StepIn, where: str, now: datetime
         raise Invalid(where, str(exc)) from exc
 
 
-def _check_text(*, kind: CampaignKind, text: str, language: str, where: str) -> None:
+def allowed_placeholders(kind: CampaignKind) -> list[str]:
+    """The placeholders a campaign of this kind may use (appointment ones only in reminders)."""
+    names = i18n.ALLOWED_PLACEHOLDERS - (set() if kind == CampaignKind.REMINDER else APPOINTMENT_PLACEHOLDERS)
+    return sorted(names)
+
+
+def check_text(*, kind: CampaignKind, text: str, language: str, where: str) -> None:
     """Only allow-listed placeholders, and appointment ones only where there is an appointment."""
     if len(text) > MAX_BODY_CHARS:
         raise Invalid(where, f"is {len(text)} characters; the limit is {MAX_BODY_CHARS}")
@@ -56,11 +62,17 @@ def _check_text(*, kind: CampaignKind, text: str, language: str, where: str) -> 
         names = i18n.placeholders(text)
     except ValueError as exc:
         raise Invalid(where, f"cannot be read in language {language}: {exc}") from exc
+    allowed = ", ".join(f"{{{n}}}" for n in allowed_placeholders(kind))
     for name in sorted(names):
         if name not in i18n.ALLOWED_PLACEHOLDERS:
-            raise Invalid(where, f"placeholder '{{{name}}}' is not allowed (language {language})")
+            raise Invalid(
+                where, f"placeholder '{{{name}}}' is not allowed (language {language}); allowed: {allowed}"
+            )
         if name in APPOINTMENT_PLACEHOLDERS and kind != CampaignKind.REMINDER:
-            raise Invalid(where, f"placeholder '{{{name}}}' needs an appointment (language {language})")
+            raise Invalid(
+                where,
+                f"placeholder '{{{name}}}' needs an appointment (language {language}); allowed: {allowed}",
+            )
 
 
 def _check_content(*, clinic: Clinic, kind: CampaignKind, step: StepIn, where: str) -> str | None:
@@ -69,7 +81,7 @@ def _check_content(*, clinic: Clinic, kind: CampaignKind, step: StepIn, where: s
         for language, text in step.bodies.items():
             if language not in i18n.SUPPORTED:
                 raise Invalid(f"{where}.bodies", f"'{language}' is not one of {', '.join(i18n.SUPPORTED)}")
-            _check_text(kind=kind, text=text, language=language, where=f"{where}.bodies.{language}")
+            check_text(kind=kind, text=text, language=language, where=f"{where}.bodies.{language}")
         fallback = i18n.negotiate(None, clinic_default=clinic.default_language).language
         if fallback not in step.bodies:
             raise Invalid(f"{where}.bodies", f"needs text in the clinic's fallback language '{fallback}'")
@@ -79,7 +91,7 @@ def _check_content(*, clinic: Clinic, kind: CampaignKind, step: StepIn, where: s
         raise Invalid(f"{where}.bodies", "a broadcast needs its own text (bodies) or a template")
     if key not in set(i18n.TemplateKey):
         raise Invalid(f"{where}.template", f"'{key}' is not a built-in template")
-    _check_text(kind=kind, text=i18n.template_text(key, "en"), language="en", where=f"{where}.template")
+    check_text(kind=kind, text=i18n.template_text(key, "en"), language="en", where=f"{where}.template")
     return str(key)
 
 
@@ -107,6 +119,25 @@ def create_campaign(
         restart_on_readmission=data.restart_on_readmission,
         created_at=now,
     )
+    steps = _checked_steps(
+        session=session, clinic=clinic, campaign=campaign, data=data, now=now, actor_key_id=actor_key_id
+    )
+    session.add(campaign)
+    session.flush()
+    session.add_all(steps)
+    session.flush()
+    return campaign
+
+
+def _checked_steps(
+    *,
+    session: Session,
+    clinic: Clinic,
+    campaign: Campaign,
+    data: CampaignCreate,
+    now: datetime,
+    actor_key_id: uuid.UUID | None,
+) -> list[CampaignStep]:
     steps = []
     for position, step in enumerate(data.steps, start=1):
         where = f"steps.{position - 1}"
@@ -126,8 +157,31 @@ def create_campaign(
         fields = step.model_dump(exclude={"template", "bodies"})
         steps.append(CampaignStep(campaign_id=campaign.id, position=position, template=template, **fields))
         steps[-1].bodies = dict(step.bodies or {})
+    return steps
+
+
+def replace_draft(
+    *,
+    session: Session,
+    clinic: Clinic,
+    campaign_id: uuid.UUID,
+    data: CampaignCreate,
+    now: datetime,
+    actor_key_id: uuid.UUID | None = None,
+) -> Campaign:
+    """Change a draft campaign (name, kind, policy, every step) after the same checks as creating one."""
+    campaign = get_campaign(session=session, clinic_id=clinic.id, campaign_id=campaign_id)
+    if campaign.status != CampaignStatus.DRAFT:
+        raise Conflict(f"only a draft campaign can be changed (this one is {campaign.status})")
+    steps = _checked_steps(
+        session=session, clinic=clinic, campaign=campaign, data=data, now=now, actor_key_id=actor_key_id
+    )
+    campaign.name, campaign.kind = data.name.strip(), data.kind
+    campaign.fallback_policy, campaign.anchor_date = data.fallback_policy, data.anchor_date
     session.add(campaign)
-    session.flush()
+    for old in get_steps(session=session, campaign_id=campaign.id):
+        session.delete(old)
+    session.flush()  # the old positions are free before the new steps take them
     session.add_all(steps)
     session.flush()
     return campaign

@@ -28,6 +28,7 @@ class SystemText(StrEnum):
     CANCEL_ACK = "cancel_ack"
     CHECKIN_ACK = "checkin_ack"
     CHECKIN_WORSE_ACK = "checkin_worse_ack"
+    PROGRAM_NAME = "program_name"  # the default program name, so a HELP answer is all in one language
 
 
 class TemplateKey(StrEnum):
@@ -41,6 +42,7 @@ class TemplateKey(StrEnum):
 
 
 SYSTEM_TEXTS: dict[SystemText, str] = {
+    SystemText.PROGRAM_NAME: N_("Appointment and care texts"),
     SystemText.OPTOUT_CONFIRMATION: N_(
         "{clinic_name}: You will not get any more texts from us. Reply START to get texts again."
     ),

@@ -4,7 +4,7 @@ answer, saved replies as this patient would get them, and the texts the webhook 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -30,6 +30,8 @@ class ThreadContext:
     patient_timezone: str | None
     # An inbound text (by when it arrived and what it said) → the clinic text it answers.
     answered: dict[tuple[datetime, str], str]
+    # An inbound text → what outreach answered by itself (help, the emergency reply, a confirmation).
+    automatic: dict[tuple[datetime, str], str] = field(default_factory=dict)
 
 
 def thread_context(
@@ -50,11 +52,19 @@ def thread_context(
         .join(OutboundMessage, col(OutboundMessage.id) == InboundMessage.in_reply_to_id)
         .where(InboundMessage.clinic_id == clinic_id, InboundMessage.thread_id == thread_id)
     ).all()
+    automatic = session.exec(
+        select(InboundMessage.received_at, InboundMessage.body, InboundMessage.reply_body).where(
+            InboundMessage.clinic_id == clinic_id,
+            InboundMessage.thread_id == thread_id,
+            col(InboundMessage.reply_body).is_not(None),
+        )
+    ).all()
     return ThreadContext(
         appointment=visit,
         campaign_name=campaign.name if campaign else None,
         patient_timezone=patient.timezone if patient else None,
         answered={(at, body): sent for at, body, sent in rows},
+        automatic={(at, body): reply for at, body, reply in automatic if reply},
     )
 
 

@@ -24,6 +24,7 @@ from outreach.inbox.inbound_plan import IncomingSms, Plan, Received, plan
 from outreach.inbox.inbound_sql import LOOKUP, STORE, Write, lookup_params, sender_of, writes
 from outreach.patients.models import ConsentStatus, Patient
 from outreach.patients.service import opt_out, record_consent
+from outreach.senders.stop_scope import stop_across_organisation
 
 
 class DuplicateInbound(Exception):
@@ -42,7 +43,7 @@ def apply(connection: Connection, planned: list[Write]) -> None:
             raise
 
 
-def change_consent(*, session: Session, decided: Plan, now: datetime) -> None:
+def change_consent(*, session: Session, decided: Plan, now: datetime, stop_scope: str = "clinic") -> None:
     """A STOP or START from the patient, through the patients service (ledger, unsent texts cancelled)."""
     if decided.consent is None:
         return
@@ -50,17 +51,18 @@ def change_consent(*, session: Session, decided: Plan, now: datetime) -> None:
     assert patient is not None  # LOOKUP found them; patients are never deleted
     if decided.consent == ConsentStatus.REVOKED:
         opt_out(session=session, patient=patient, source="patient replied STOP", now=now)
+        stop_across_organisation(session=session, patient=patient, scope=stop_scope, now=now)
     else:
         record_consent(
             session=session, patient=patient, status=decided.consent, source="patient replied START", now=now
         )
 
 
-def receive(*, session: Session, sms: IncomingSms, now: datetime) -> Received:
+def receive(*, session: Session, sms: IncomingSms, now: datetime, stop_scope: str = "clinic") -> Received:
     """Store, act on and route one inbound text inside the session's transaction (the caller commits)."""
     connection = session.connection()
     found = connection.execute(LOOKUP, lookup_params(sms, now)).first()
     decided = plan(sms=sms, sender=sender_of(found), now=now)
     apply(connection, writes(decided))
-    change_consent(session=session, decided=decided, now=now)
+    change_consent(session=session, decided=decided, now=now, stop_scope=stop_scope)
     return decided.received

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
+from typing import Any
 
+from outreach.clinics.hours import next_opening
+from outreach.clinics.texts import program_name_for
 from outreach.i18n import SUPPORTED, SystemText, find_urgent, negotiate, render_system
 from outreach.inbox.models import InboundKind, Priority
 from outreach.inbox.triage import Triage, classify
@@ -28,6 +31,8 @@ class IncomingSms:
     from_phone: str
     to_phone: str
     body: str
+    account: str = ""  # the signing account as senders record it ("" for the deployment's own)
+    messaging_service_sid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,11 @@ class Sender:
     answered_campaign: uuid.UUID | None
     visit_id: uuid.UUID | None
     visit_starts_at: datetime | None
+    clinic_timezone: str = "UTC"
+    staffed_start: time | None = None
+    staffed_end: time | None = None
+    staffed_days: str = ""
+    program_names: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +118,11 @@ def plan(*, sms: IncomingSms, sender: Sender | None, now: datetime) -> Plan:
     triage = classify(body=sms.body, language=language, has_visit=sender.visit_id is not None)
     store = StoredText(sms, sender.clinic_id, sender.patient_id, language, triage, sender.answered_id, now)
     if not triage.queued:  # handled here; filed on the sender's thread only if they already have one
-        return _act(triage, sender, store, None)
+        return _act(triage, sender, store, None, now)
     thread = ThreadTouch(
         sender.clinic_id, sender.patient_id, sms.from_phone, language, triage, sender.answered_campaign, now
     )
-    return _act(triage, sender, store, thread)
+    return _act(triage, sender, store, thread, now)
 
 
 def _unmatched(sms: IncomingSms, sender: Sender, now: datetime) -> Plan:
@@ -141,15 +151,19 @@ _REPLIES = {
 _CARRIER_REQUIRED = (InboundKind.OPTIN, InboundKind.HELP, InboundKind.OPTOUT)
 
 
-def _act(triage: Triage, sender: Sender, store: StoredText, thread: ThreadTouch | None) -> Plan:
+def _act(
+    triage: Triage, sender: Sender, store: StoredText, thread: ThreadTouch | None, now: datetime
+) -> Plan:
     kind = triage.kind
     if sender.consent != ConsentStatus.GRANTED and kind not in _CARRIER_REQUIRED:
         # No texts to a patient who opted out, but those the carriers require.
         return Plan(Received(kind, None), store, thread)
+    language = negotiate(sender.language, clinic_default=sender.clinic_language).language
+    program = program_name_for(name=sender.program_name, names=sender.program_names, language=language)
     values: dict[str, object] = {
         "clinic_name": sender.clinic_name,
         "clinic_phone": sender.clinic_phone,
-        "program_name": sender.program_name,
+        "program_name": program,
         "messages_per_month": MESSAGES_PER_MONTH,
         "emergency_number": sender.emergency_number,
     }
@@ -167,6 +181,13 @@ def _act(triage: Triage, sender: Sender, store: StoredText, thread: ThreadTouch 
         values |= {"appointment_date": sender.visit_starts_at, "appointment_time": sender.visit_starts_at}
     elif kind == InboundKind.CHECKIN_ANSWER and triage.answer == 3:
         text = SystemText.CHECKIN_WORSE_ACK
+    elif kind == InboundKind.MESSAGE:  # outside staffed hours, say when the team will answer
+        opening = next_opening(
+            now=now, tz=sender.clinic_timezone, start=sender.staffed_start, end=sender.staffed_end,
+            days=sender.staffed_days or "",
+        )  # fmt: skip
+        if opening is not None:
+            text, values["reply_by"] = SystemText.RECEIVED_ACK, opening
     if text is None:
         return Plan(Received(kind, None), store, thread, visit, consent, sender.patient_id)
     rendered = render_system(

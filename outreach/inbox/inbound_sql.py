@@ -27,6 +27,7 @@ from outreach.inbox.models import InboundMessage
 from outreach.inbox.threads import REOPENED, THREAD_ID, UPSERT, thread_key_params, thread_params
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, AppointmentStatus, Patient
+from outreach.senders.ownership import owns_number
 
 # The newest text we sent the patient: the one a reply most likely answers (ties broken by id).
 _sent = aliased(OutboundMessage)
@@ -71,13 +72,18 @@ _SENDER_COLUMNS: list[Label[Any]] = [
     col(OutboundMessage.campaign_id).label("answered_campaign"),
     col(Appointment.id).label("visit_id"),
     col(Appointment.starts_at).label("visit_starts_at"),
+    col(Clinic.timezone).label("clinic_timezone"),
+    col(Clinic.staffed_start).label("staffed_start"),
+    col(Clinic.staffed_end).label("staffed_end"),
+    col(Clinic.staffed_days).label("staffed_days"),
+    col(Clinic.program_names).label("program_names"),
 ]
 LOOKUP = (
     core_select(*_SENDER_COLUMNS)
     .outerjoin(Patient, and_(col(Patient.clinic_id) == Clinic.id, col(Patient.phone) == _FROM))
     .outerjoin(OutboundMessage, col(OutboundMessage.id) == _NEWEST_SENT)
     .outerjoin(Appointment, col(Appointment.id) == _NEXT_VISIT)
-    .where(col(Clinic.phone) == bindparam("to_phone", type_=String))
+    .where(owns_number())
 )
 
 # The text itself, on its thread when the sender has one (the upsert before it made sure, if it should).
@@ -97,6 +103,7 @@ STORE = insert(InboundMessage).values(
     received_at=_NOW,
     thread_id=THREAD_ID,
     in_reply_to_id=bindparam("m_reply_to", type_=Uuid()),
+    reply_body=bindparam("m_reply"),
 )
 CONFIRM_VISIT = (
     update(Appointment)
@@ -122,7 +129,13 @@ class Write:
 
 def lookup_params(sms: IncomingSms, now: datetime) -> dict[str, Any]:
     """`LOOKUP`'s parameters for a text."""
-    return {"to_phone": sms.to_phone, "from_phone": sms.from_phone, "now": now}
+    return {
+        "to_phone": sms.to_phone,
+        "from_phone": sms.from_phone,
+        "now": now,
+        "account": sms.account,
+        "messaging_service_sid": sms.messaging_service_sid,
+    }
 
 
 def sender_of(row: Sequence[Any] | None) -> Sender | None:
@@ -130,8 +143,9 @@ def sender_of(row: Sequence[Any] | None) -> Sender | None:
     return None if row is None else Sender(**dict(zip(_SENDER_FIELDS, row, strict=True)))
 
 
-def store_params(text: StoredText) -> dict[str, Any]:
-    """`STORE`'s parameters: the text, and the key of the thread it is filed on if there is one."""
+def store_params(text: StoredText, reply: str | None = None) -> dict[str, Any]:
+    """`STORE`'s parameters: the text, what outreach answered by itself (kept so staff can read it), and
+    the key of the thread it is filed on if there is one."""
     triage = text.triage
     return {
         "m_id": time_ordered_id(),
@@ -147,6 +161,7 @@ def store_params(text: StoredText) -> dict[str, Any]:
         "m_priority": triage.priority.value,
         "m_phrase": triage.phrase,
         "m_reply_to": text.reply_to,
+        "m_reply": reply,
         "now": text.at,
         **thread_key_params(clinic_id=text.clinic_id, patient_id=text.patient_id, phone=text.sms.from_phone),
     }
@@ -163,7 +178,7 @@ def writes(decided: Plan) -> list[Write]:
     A text for a person: its thread first, so the text is filed on it, then any reopen event; a replayed
     SID fails at the text and rolls the thread's change back with it.
     """
-    store = Write(STORE, store_params(decided.store))
+    store = Write(STORE, store_params(decided.store, decided.received.reply))
     if decided.thread is None:
         out = [store]
     else:

@@ -87,6 +87,8 @@ class InboundMessage(SQLModel, table=True):
     thread_id: uuid.UUID | None = Field(default=None, foreign_key="inbox_thread.id")
     # The text this one answers: the newest one we had sent the patient when it arrived.
     in_reply_to_id: uuid.UUID | None = Field(default=None, foreign_key="outbound_message.id")
+    # What outreach answered by itself (opt-out confirmation, help, the emergency reply), if anything.
+    reply_body: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))
 
 
 class Thread(SQLModel, table=True):

@@ -51,8 +51,9 @@ from outreach.inbox.prepared import Prepared
 class SessionReceiver:
     """Each text in a worker thread on a SQLAlchemy session (SQLite, and STOP/START everywhere)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, stop_scope: str = "clinic") -> None:
         self.engine = engine
+        self.stop_scope = stop_scope  # OUTREACH_STOP_SCOPE: whether a STOP covers the organisation
 
     async def receive(self, sms: IncomingSms) -> Received | None:
         """Store and act on the text; None when its SID was already stored (a replay: no second effect)."""
@@ -61,7 +62,7 @@ class SessionReceiver:
     def _receive_and_commit(self, sms: IncomingSms) -> Received | None:
         with Session(self.engine, expire_on_commit=False) as session:
             try:
-                received = receive(session=session, sms=sms, now=utcnow())
+                received = receive(session=session, sms=sms, now=utcnow(), stop_scope=self.stop_scope)
                 session.commit()
             except DuplicateInbound:
                 session.rollback()

@@ -5,7 +5,6 @@ Per-process resources (engine, gateway, Redis) are built on first use, after Cel
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -17,14 +16,17 @@ from datetime import timedelta
 from functools import lru_cache
 
 import redis
+from sqlmodel import Session
 
 from outreach.config import Settings, get_settings
 from outreach.db import engine_for, session_scope, utcnow
 from outreach.messaging import reconcile as reconciling
 from outreach.messaging import scheduler, sender
 from outreach.messaging.pacing import GUARD_S, Pacer, default_rate
+from outreach.observability import metrics
+from outreach.senders import routing
+from outreach.senders.routing import RoutingGateway, SenderBook
 from outreach.sms.base import SmsGateway
-from outreach.sms.factory import build_gateway
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +34,14 @@ _TICK_LOCK = "outreach:lock:scheduler-tick"
 
 
 @lru_cache(maxsize=1)
-def _gateway() -> SmsGateway:
+def _book() -> SenderBook:
     settings = get_settings()
-    return build_gateway(settings=settings, engine=engine_for(settings.database_url))
+    return SenderBook(settings=settings, engine=engine_for(settings.database_url))
+
+
+@lru_cache(maxsize=1)
+def _gateway() -> SmsGateway:
+    return RoutingGateway(_book())  # each text through its own sender's gateway
 
 
 @lru_cache(maxsize=1)
@@ -64,22 +71,31 @@ Batch = list[tuple[uuid.UUID, int]]
 
 
 def batch_size(settings: Settings) -> int:
+    """Texts per send task of the deployment's own sender (see `rate_batch_size`)."""
+    return rate_batch_size(settings.sender_rate_per_s or default_rate(settings.sender_type))
+
+
+def rate_batch_size(rate: float) -> int:
     """Texts per send task: at most one second of the sender's budget, and never more than 50.
 
     One task per text made the broker and the bookkeeping cost more than the send itself; a task per
     second of budget keeps a slow sender (1/s long code) at one text per task, so no task holds a worker
     thread for long, and a fast one (short code) at up to 50.
     """
-    rate = settings.sender_rate_per_s or default_rate(settings.sender_type)
     return max(1, min(50, int(rate)))
 
 
-def _chunks(items: Batch, size: int) -> Iterator[Batch]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _enqueue_by_sender(
+    session: Session, items: Batch, enqueue: Callable[[Batch, uuid.UUID | None], object]
+) -> None:
+    senders = routing.assign(session=session, ids=[mid for mid, _ in items])
+    session.commit()  # the sender is on the row before any worker can take it
+    book = _book()
+    for sender_id, chunk in routing.by_sender(items, senders, lambda s: rate_batch_size(book.route(s).rate)):
+        enqueue(chunk, sender_id)
 
 
-def tick(*, enqueue: Callable[[Batch], object]) -> int:
+def tick(*, enqueue: Callable[[Batch, uuid.UUID | None], object]) -> int:
     """Claim every due text in batches, enqueue their ids in send batches, tidy stranded rows."""
     settings = get_settings()
     engine = engine_for(settings.database_url)
@@ -97,14 +113,12 @@ def tick(*, enqueue: Callable[[Batch], object]) -> int:
                 older_than=timedelta(seconds=settings.requeue_after_s),
                 limit=settings.claim_batch_size,
             )
-        size = batch_size(settings)
-        for chunk in _chunks(stranded, size):
-            enqueue(chunk)
+        with session_scope(engine) as session:
+            _enqueue_by_sender(session, stranded, enqueue)
         while True:
             with session_scope(engine) as session:
                 ids = scheduler.claim_due(session=session, now=utcnow(), limit=settings.claim_batch_size)
-            for chunk in _chunks(ids, size):
-                enqueue(chunk)
+                _enqueue_by_sender(session, ids, enqueue)
             total += len(ids)
             if len(ids) < settings.claim_batch_size:
                 break
@@ -123,6 +137,7 @@ class _LocalWindow:
     """The same sliding-window rule for one process: the embedded default runs a single worker."""
 
     def __init__(self, rate: float) -> None:
+        self.rate = rate
         self.capacity = max(1, int(rate))
         self.starts: deque[float] = deque()
         self.lock = threading.Lock()
@@ -140,47 +155,64 @@ class _LocalWindow:
             time.sleep(max(delay, 0.001))
 
 
-@lru_cache(maxsize=1)
-def _pace() -> Callable[[int], None]:
-    settings = get_settings()
-    rate = settings.sender_rate_per_s or default_rate(settings.sender_type)
+_windows: dict[str, _LocalWindow] = {}
+_windows_lock = threading.Lock()
+
+
+def _pace(sender_id: uuid.UUID | None = None) -> Callable[[int], None]:
+    """Wait for a sender's budget: one Redis bucket per sender, shared by every worker."""
+    route = _book().route(sender_id)
     client = _redis()
     if client is None:
-        return _LocalWindow(rate).wait
-    pacer, sender = Pacer(client), sender_key(settings)
+        with _windows_lock:
+            window = _windows.get(route.key)
+            if window is None or window.rate != route.rate:
+                window = _windows[route.key] = _LocalWindow(route.rate)
+        local = window
+
+        def wait_here(cost: int) -> None:
+            with metrics.timed(metrics.PACER_WAIT_SECONDS):
+                local.wait(cost)
+
+        return wait_here
+    pacer = _pacer(client)
 
     def wait(cost: int) -> None:
-        pacer.wait(sender, rate=rate, cost=cost)
+        metrics.PACER_WAIT_SECONDS.observe(pacer.wait(route.key, rate=route.rate, cost=cost))
 
     return wait
 
 
+@lru_cache(maxsize=1)
+def _pacer(client: redis.Redis) -> Pacer:
+    return Pacer(client)
+
+
 def sender_key(settings: Settings) -> str:
     """A stable id for the sending number or service, so all workers share one bucket (no phone numbers)."""
-    source = settings.twilio_messaging_service_sid or settings.twilio_from_number or settings.gateway
-    return hashlib.sha256(source.encode()).hexdigest()[:16]
+    return routing.deployment_key(settings)
 
 
-def send_one(message_id: uuid.UUID, segments: int | None = None) -> str:
-    """Send one text through the configured gateway, paced per sender."""
+def send_one(message_id: uuid.UUID, segments: int | None = None, sender_id: uuid.UUID | None = None) -> str:
+    """Send one text through its sender's gateway, paced per sender."""
     return sender.send(
         engine=engine_for(get_settings().database_url),
         message_id=message_id,
         gateway=_gateway(),
         policy=_policy(),
-        pace=_pace(),
+        pace=_pace(sender_id),
         segments=segments,
     )
 
 
-def send_batch(items: Batch) -> dict[str, int]:
-    """Send a batch of texts through the configured gateway, each paced and taken just before it goes."""
+def send_batch(items: Batch, sender_id: uuid.UUID | None = None) -> dict[str, int]:
+    """Send a batch of one sender's texts, each paced and taken just before it goes."""
     outcomes = sender.send_batch(
         engine=engine_for(get_settings().database_url),
         items=list(items),
         gateway=_gateway(),
         policy=_policy(),
-        pace=_pace(),
+        pace=_pace(sender_id),
     )
     return dict(outcomes)
 

@@ -73,6 +73,14 @@ class OutboundMessage(SQLModel, table=True):
             postgresql_where=_IN_JOURNEY,
             sqlite_where=_IN_JOURNEY,
         ),
+        # Which texts still use a sender (deleting one checks): only rows that name one are indexed.
+        Index(
+            "ix_outbound_message_sender",
+            "sender_id",
+            "status",
+            postgresql_where=text("sender_id IS NOT NULL"),
+            sqlite_where=text("sender_id IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=time_ordered_id, primary_key=True)
@@ -87,6 +95,9 @@ class OutboundMessage(SQLModel, table=True):
     step_id: uuid.UUID | None = Field(default=None)
     appointment_id: uuid.UUID | None = Field(default=None)
     journey_id: uuid.UUID | None = Field(default=None)  # a check-in series timed from a patient's event
+    # The sender it went (or goes) out from, set when it is claimed (outreach.senders.routing); None:
+    # the deployment's own configured sender.
+    sender_id: uuid.UUID | None = Field(default=None)
     send_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     status: MessageStatus = Field(default=MessageStatus.SCHEDULED, sa_type=String(16))
     language: str = Field(max_length=35)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from outreach.db import session_scope
 from outreach.messaging.models import MessageStatus, OutboundMessage, status_is
@@ -38,8 +39,14 @@ def reconcile_unknown(
     """
     counts = {"found": 0, "retried": 0, "failed": 0}
     with Session(engine) as session:
-        rows = session.exec(
-            select(OutboundMessage.id, OutboundMessage.created_at, OutboundMessage.body, Patient.phone)
+        rows = session.execute(
+            core_select(
+                col(OutboundMessage.id),
+                col(OutboundMessage.created_at),
+                col(OutboundMessage.body),
+                col(Patient.phone),
+                col(OutboundMessage.sender_id),
+            )
             .join(Patient, col(Patient.id) == OutboundMessage.patient_id)
             .where(
                 status_is(MessageStatus.UNKNOWN),
@@ -47,8 +54,8 @@ def reconcile_unknown(
             )
             .limit(limit)
         ).all()
-    for message_id, created_at, body, phone in rows:
-        sms = OutboundSms(message_id=message_id, to=phone, body=body)
+    for message_id, created_at, body, phone, sender_id in rows:
+        sms = OutboundSms(message_id=message_id, to=phone, body=body, sender_id=sender_id)
         try:
             receipt = gateway.lookup(sms, sent_after=created_at - timedelta(minutes=5))
         except GatewayError:

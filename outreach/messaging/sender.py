@@ -65,14 +65,24 @@ _TAKE_PG = (
     update(OutboundMessage)
     .where(*_STILL_QUEUED, col(OutboundMessage.patient_id) == Patient.id, *_CONSENTS)
     .values(_TAKE_VALUES)
-    .returning(col(Patient.phone), col(OutboundMessage.body), col(OutboundMessage.segments))
+    .returning(
+        col(Patient.phone),
+        col(OutboundMessage.body),
+        col(OutboundMessage.segments),
+        col(OutboundMessage.sender_id),
+    )
 )
 # SQLite's RETURNING cannot name the FROM table: the phone is read by a second statement.
 _TAKE_SQLITE = (
     update(OutboundMessage)
     .where(*_STILL_QUEUED, col(OutboundMessage.patient_id).in_(select(Patient.id).where(*_CONSENTS)))
     .values(_TAKE_VALUES)
-    .returning(col(OutboundMessage.patient_id), col(OutboundMessage.body), col(OutboundMessage.segments))
+    .returning(
+        col(OutboundMessage.patient_id),
+        col(OutboundMessage.body),
+        col(OutboundMessage.segments),
+        col(OutboundMessage.sender_id),
+    )
 )
 _PHONE = select(Patient.phone).where(col(Patient.id) == bindparam("pid"))
 _REFUSE = (
@@ -85,19 +95,19 @@ _REFUSE = (
 def _begin_send(*, conn: Connection, message_id: uuid.UUID, now: datetime) -> OutboundSms | None:
     """Take the row from queued to sending if its patient still consents; None when it is not ours."""
     params = {"mid": message_id, "now": now}
-    row: tuple[str, str, int] | None = None
+    row: tuple[str, str, int, uuid.UUID | None] | None = None
     if conn.dialect.name == "postgresql":
         taken = conn.execute(_TAKE_PG, params).first()
-        row = None if taken is None else (taken[0], taken[1], taken[2])
+        row = None if taken is None else (taken[0], taken[1], taken[2], taken[3])
     else:
         claimed = conn.execute(_TAKE_SQLITE, params).first()
         if claimed is not None:
             phone = conn.execute(_PHONE, {"pid": claimed[0]}).scalar_one()
-            row = (phone, claimed[1], claimed[2])
+            row = (phone, claimed[1], claimed[2], claimed[3])
     if row is None:
         conn.execute(_REFUSE, {"mid": message_id})
         return None
-    return OutboundSms(message_id=message_id, to=row[0], body=row[1], segments=row[2])
+    return OutboundSms(message_id=message_id, to=row[0], body=row[1], segments=row[2], sender_id=row[3])
 
 
 def _backoff(attempt: int, policy: SendPolicy) -> timedelta:

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from outreach.clinics.models import Clinic
 from outreach.db import session_scope, utcnow
 from outreach.errors import DomainError, Invalid
+from outreach.patients.attributes import ATTRIBUTES
 from outreach.patients.models import Appointment, ConsentStatus, Patient
 from outreach.patients.schemas import ImportReport, PatientCreate, PatientUpdate, RejectedRow
 from outreach.patients.service import create_appointment, create_patient, record_consent, update_patient
@@ -26,7 +27,8 @@ from outreach.patients.validation import FieldError, iter_csv_rows
 
 Progress = Callable[[int, int], None]
 _PATIENT_FIELDS = ("external_id", "given_name", "family_name", "phone", "language", "timezone")
-_KNOWN = frozenset({*_PATIENT_FIELDS, "consent", "appointment_start", "appointment_location"})
+_KNOWN = frozenset({*_PATIENT_FIELDS, *ATTRIBUTES, "consent", "appointment_start", "appointment_location"})
+_COMPARED = (*_PATIENT_FIELDS, *ATTRIBUTES)
 _COMMIT_EVERY = 500  # rows per transaction in file imports: progress is durable, memory stays flat
 
 
@@ -42,12 +44,17 @@ def _parse_start(raw: object) -> datetime | None:
     return start
 
 
-def _checked(record: Mapping[str, object]) -> tuple[dict[str, str], str, datetime | None, str]:
-    """(patient fields, consent, visit start, visit location) of one record, or Invalid."""
+def _checked(record: Mapping[str, object]) -> tuple[dict[str, object], str, datetime | None, str]:
+    """(patient fields, consent, visit start, visit location) of one record, or Invalid.
+
+    An empty or absent attribute leaves the stored one as it is, like every other column."""
     unknown = sorted(set(record) - _KNOWN)
     if unknown:
         raise Invalid(unknown[0], "is not a patient import field")
-    fields = {k: str(record[k]) for k in _PATIENT_FIELDS if record.get(k) not in (None, "")}
+    fields: dict[str, object] = {
+        k: str(record[k]) for k in _PATIENT_FIELDS if record.get(k) not in (None, "")
+    }
+    fields |= {k: record[k] for k in ATTRIBUTES if record.get(k) not in (None, "", [])}
     consent = str(record.get("consent") or "")
     if consent and consent not in (ConsentStatus.GRANTED, ConsentStatus.REVOKED):
         raise Invalid("consent", f"'{consent}' must be granted, revoked or empty")
@@ -58,22 +65,20 @@ def _checked(record: Mapping[str, object]) -> tuple[dict[str, str], str, datetim
 def _upsert(*, session: Session, clinic: Clinic, record: Mapping[str, object], now: datetime) -> str:
     """Store one record; return created, updated or unchanged."""
     fields, consent, start, location = _checked(record)
+    external_id = str(fields.get("external_id", ""))
     patient = session.exec(
-        select(Patient).where(
-            Patient.clinic_id == clinic.id, Patient.external_id == fields.get("external_id")
-        )
+        select(Patient).where(Patient.clinic_id == clinic.id, Patient.external_id == external_id)
     ).first()
     outcome = "unchanged"
     if patient is None:
-        patient = create_patient(session=session, clinic=clinic, data=PatientCreate(**fields), now=now)
+        data = PatientCreate.model_validate(fields)
+        patient = create_patient(session=session, clinic=clinic, data=data, now=now)
         outcome = "created"
     else:
-        before = {k: getattr(patient, k) for k in _PATIENT_FIELDS}
-        changes = {k: v for k, v in fields.items() if k != "external_id"}
-        update_patient(
-            session=session, clinic=clinic, patient_id=patient.id, data=PatientUpdate(**changes), now=now
-        )
-        outcome = "updated" if before != {k: getattr(patient, k) for k in _PATIENT_FIELDS} else outcome
+        before = {k: getattr(patient, k) for k in _COMPARED}
+        changes = PatientUpdate.model_validate({k: v for k, v in fields.items() if k != "external_id"})
+        update_patient(session=session, clinic=clinic, patient_id=patient.id, data=changes, now=now)
+        outcome = "updated" if before != {k: getattr(patient, k) for k in _COMPARED} else outcome
     if consent and patient.consent != consent:
         record_consent(
             session=session, patient=patient, status=ConsentStatus(consent), source="import", now=now
@@ -105,7 +110,9 @@ def _rejection(line: int, exc: Exception) -> RejectedRow:
         field = ".".join(str(p) for p in err["loc"]) or "record"
         value = err.get("input")
         shown = "" if isinstance(value, dict) else f"'{value}': "
-        return RejectedRow(line=line, field=field, reason=f"{shown}{err['msg']}")
+        return RejectedRow(
+            line=line, field=field, reason=f"{shown}{str(err['msg']).removeprefix('Value error, ')}"
+        )
     return RejectedRow(line=line, field="record", reason=str(exc))
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, UniqueConstraint, text
+from sqlalchemy import Column, Date, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from outreach.db import UTCDateTime, new_id, utcnow
@@ -45,6 +45,13 @@ class Patient(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     consent: ConsentStatus = Field(default=ConsentStatus.UNKNOWN, sa_type=String(16))
     undeliverable_reason: str | None = Field(default=None, max_length=255)
+    # Optional attributes for the equity report (codes and checks: outreach/patients/attributes.py).
+    birth_date: date | None = Field(default=None, sa_column=Column(Date(), nullable=True), repr=False)
+    sex: str | None = Field(default=None, max_length=8, repr=False)
+    race: str | None = Field(default=None, max_length=48, repr=False)
+    ethnicity: str | None = Field(default=None, max_length=8, repr=False)
+    postal_code: str | None = Field(default=None, max_length=10, repr=False)
+    interpreter_needed: bool | None = Field(default=None, repr=False)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from outreach.patients.attributes import BirthDate, Ethnicity, PostalCode, Race, Sex, race_codes
 from outreach.patients.models import AppointmentStatus, ConsentStatus
 
 
@@ -29,6 +30,12 @@ class PatientBase(BaseModel):
     phone: str = Field(min_length=3, max_length=32)
     language: str = Field(default="en", min_length=2, max_length=35)
     timezone: str | None = Field(default=None, max_length=64)
+    birth_date: BirthDate | None = Field(default=None, repr=False)
+    sex: Sex | None = Field(default=None, repr=False)
+    race: Race | None = Field(default=None, repr=False, description="OMB race category codes")
+    ethnicity: Ethnicity | None = Field(default=None, repr=False)
+    postal_code: PostalCode | None = Field(default=None, repr=False)
+    interpreter_needed: bool | None = Field(default=None, repr=False)
 
 
 class PatientCreate(PatientBase):
@@ -39,7 +46,8 @@ class PatientCreate(PatientBase):
 
 
 class PatientUpdate(BaseModel):
-    """The fields to change on a patient; absent fields stay as they are."""
+    """The fields to change on a patient; absent fields stay as they are (an attribute sent as null is
+    cleared)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -48,6 +56,21 @@ class PatientUpdate(BaseModel):
     phone: str | None = Field(default=None, min_length=3, max_length=32)
     language: str | None = Field(default=None, min_length=2, max_length=35)
     timezone: str | None = Field(default=None, max_length=64)
+    birth_date: BirthDate | None = Field(default=None, repr=False)
+    sex: Sex | None = Field(default=None, repr=False)
+    race: Race | None = Field(default=None, repr=False, description="OMB race category codes")
+    ethnicity: Ethnicity | None = Field(default=None, repr=False)
+    postal_code: PostalCode | None = Field(default=None, repr=False)
+    interpreter_needed: bool | None = Field(default=None, repr=False)
+
+
+class ConsentPublic(BaseModel):
+    """A patient's current consent in the shape it is given (`ConsentIn`), with when it was recorded;
+    `source` and `recorded_at` are null while nobody has asked."""
+
+    status: ConsentStatus
+    source: str | None = None
+    recorded_at: datetime | None = None
 
 
 class PatientPublic(BaseModel):
@@ -60,8 +83,19 @@ class PatientPublic(BaseModel):
     phone: str
     language: str
     timezone: str
-    consent: ConsentStatus
+    consent: ConsentPublic
+    birth_date: date | None = Field(default=None, repr=False)
+    sex: str | None = Field(default=None, repr=False)
+    race: list[str] | None = Field(default=None, repr=False)
+    ethnicity: str | None = Field(default=None, repr=False)
+    postal_code: str | None = Field(default=None, repr=False)
+    interpreter_needed: bool | None = Field(default=None, repr=False)
     created_at: datetime
+
+    @field_validator("race", mode="before")
+    @classmethod
+    def _race_list(cls, value: object) -> object:
+        return race_codes(value) if isinstance(value, str) else value
 
 
 class ConsentEventPublic(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from outreach.campaigns.changes import cancel_for_appointment, plan_new_appointm
 from outreach.clinics.models import Clinic
 from outreach.errors import Conflict, Invalid
 from outreach.messaging.service import cancel_unsent
+from outreach.patients.attributes import ATTRIBUTES, stored_race
 from outreach.patients.models import Appointment, AppointmentStatus, ConsentEvent, ConsentStatus, Patient
 from outreach.patients.schemas import PatientCreate, PatientUpdate
 from outreach.patients.validation import FieldError, normalize_phone, validate_timezone
@@ -26,13 +28,57 @@ def _checked_fields(*, clinic: Clinic, data: PatientCreate) -> tuple[str, str, s
     except FieldError as exc:
         raise Invalid(exc.field, f"'{exc.value}' {exc.reason}") from exc
     if not i18n.is_valid_tag(data.language):
-        raise Invalid("language", f"'{data.language}' is not a valid BCP-47 language tag")
+        raise Invalid("language", _tag_problem(data.language, clinic))
     return phone, data.language, timezone
+
+
+# BCP-47's shape (RFC 5646 §2.1): language, extlangs, script, region, variants.
+_WELL_FORMED = re.compile(
+    r"^[A-Za-z]{2,3}(-[A-Za-z]{3}){0,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?"
+    r"(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$"
+)
+
+
+def _tag_problem(tag: str, clinic: Clinic) -> str:
+    """Why a language tag is refused: not a tag at all, or a tag of a language outreach does not know."""
+    if not _WELL_FORMED.match(tag.replace("_", "-")):
+        return f"'{tag}' is not a valid BCP-47 language tag (e.g. es-MX, so, zh-Hant)"
+    fallback = i18n.negotiate(None, clinic_default=clinic.default_language).language
+    return (
+        f"'{tag}' is a valid language tag, but not one outreach supports; its texts would fall back to "
+        f"'{fallback}' (the clinic's language): store the language this patient reads texts in"
+    )
+
+
+def _refuse_shared_phone(
+    *, session: Session, clinic_id: uuid.UUID, phone: str, patient_id: uuid.UUID | None
+) -> None:
+    """One number, one patient per clinic: a reply is routed by the number it comes from, so a second
+    patient on the same number would read the first one's texts and answer for them."""
+    query = select(Patient.external_id).where(Patient.clinic_id == clinic_id, Patient.phone == phone)
+    if patient_id is not None:
+        query = query.where(Patient.id != patient_id)
+    owner = session.exec(query).first()
+    if owner is not None:
+        raise Invalid(
+            "phone",
+            f"is already the number of patient {owner}: replies are matched to one patient by their number, "
+            "so a phone a family shares belongs on one patient's record",
+        )
+
+
+def _set_attributes(patient: Patient, data: PatientCreate | PatientUpdate, names: set[str]) -> None:
+    """Copy the named optional attributes (already validated by the schema) onto the patient."""
+    for name in ATTRIBUTES:
+        if name in names:
+            value = getattr(data, name)
+            setattr(patient, name, stored_race(value) if name == "race" else value)
 
 
 def create_patient(*, session: Session, clinic: Clinic, data: PatientCreate, now: datetime) -> Patient:
     """Add a patient to the clinic, recording consent in the ledger when given."""
     phone, language, timezone = _checked_fields(clinic=clinic, data=data)
+    _refuse_shared_phone(session=session, clinic_id=clinic.id, phone=phone, patient_id=None)
     taken = session.exec(
         select(Patient.id).where(Patient.clinic_id == clinic.id, Patient.external_id == data.external_id)
     ).first()
@@ -49,6 +95,7 @@ def create_patient(*, session: Session, clinic: Clinic, data: PatientCreate, now
         created_at=now,
         updated_at=now,
     )
+    _set_attributes(patient, data, set(ATTRIBUTES))
     session.add(patient)
     session.flush()
     if data.consent is not None:
@@ -136,7 +183,7 @@ def list_patients_upcoming(
 def update_patient(
     *, session: Session, clinic: Clinic, patient_id: uuid.UUID, data: PatientUpdate, now: datetime
 ) -> Patient:
-    """Change a patient's name, phone, language or time zone (validated like a new patient)."""
+    """Change a patient's name, phone, language, time zone or attributes (validated like a new patient)."""
     patient = get_patient(session=session, clinic_id=clinic.id, patient_id=patient_id)
     merged = PatientCreate(
         external_id=patient.external_id,
@@ -147,8 +194,11 @@ def update_patient(
         timezone=data.timezone or patient.timezone,
     )
     phone, language, timezone = _checked_fields(clinic=clinic, data=merged)
+    if phone != patient.phone:
+        _refuse_shared_phone(session=session, clinic_id=clinic.id, phone=phone, patient_id=patient.id)
     patient.given_name, patient.family_name = merged.given_name, merged.family_name
     patient.phone, patient.language, patient.timezone = phone, language, timezone
+    _set_attributes(patient, data, data.model_fields_set)
     patient.updated_at = now
     session.add(patient)
     session.flush()
@@ -251,3 +301,15 @@ def cancel_appointment(
     session.flush()
     cancel_for_appointment(session=session, appointment_id=appointment.id, now=now)
     return appointment
+
+
+def current_consents(*, session: Session, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, ConsentEvent]:
+    """The newest consent ledger entry of each patient that has one."""
+    if not patient_ids:
+        return {}
+    events = session.exec(
+        select(ConsentEvent)
+        .where(col(ConsentEvent.patient_id).in_(patient_ids))
+        .order_by(col(ConsentEvent.recorded_at), col(ConsentEvent.id))
+    ).all()
+    return {event.patient_id: event for event in events}  # the last one written per patient wins

@@ -30,6 +30,12 @@ CSV_OPTIONAL = (
     "consent",
     "appointment_start",
     "appointment_location",
+    "birth_date",
+    "sex",
+    "race",
+    "ethnicity",
+    "postal_code",
+    "interpreter_needed",
 )
 
 

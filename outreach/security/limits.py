@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outreach.config import Settings
 
-_UPLOAD_PATHS = ("/admin/patients/import",)
+_UPLOAD_PATHS = ("/admin/patients/import", "/admin/fhir/import")
 _WITH_BODY = {"POST", "PUT", "PATCH"}
 
 

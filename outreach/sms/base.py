@@ -20,6 +20,7 @@ class OutboundSms:
     body: str
     status_callback: str | None = None
     segments: int = 1
+    sender_id: UUID | None = None  # the clinic's sender it goes out from; None: the deployment's own
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,22 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from outreach.web import admin, campaigns, queue, routes, simulator, thread_actions, threads
+from outreach.web import (
+    admin,
+    campaign_form,
+    campaigns,
+    clinic,
+    library,
+    messages,
+    patient_pages,
+    queue,
+    reports,
+    routes,
+    senders,
+    simulator,
+    thread_actions,
+    threads,
+)
 from outreach.web.deps import PREFIX, PageError, SignInRequired, render, sign_in_url
 
 # Everything the pages load comes from this server: no CDN, so no patient's page view reaches a third party.
@@ -79,7 +94,14 @@ def install(app: FastAPI) -> None:
     app.mount(f"{PREFIX}/static", StaticFiles(directory=static), name="web-static")
     app.include_router(routes.router)
     app.include_router(admin.router)
+    app.include_router(patient_pages.router)
+    app.include_router(messages.router)
+    app.include_router(clinic.router)
+    app.include_router(library.router)
+    app.include_router(campaign_form.router)  # before campaigns: /new and /{id}/edit are not ids or actions
     app.include_router(campaigns.router)
+    app.include_router(senders.router)
+    app.include_router(reports.router)
     app.include_router(simulator.router)
     app.include_router(queue.router)
     app.include_router(threads.router)

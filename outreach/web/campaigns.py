@@ -18,8 +18,10 @@ from outreach.campaigns.models import CampaignStatus
 from outreach.campaigns.schemas import EnrollIn, LaunchReport
 from outreach.clinics.models import Role
 from outreach.db import utcnow
+from outreach.demo import is_demo_campaign
 from outreach.errors import DomainError
 from outreach.patients import service as patients
+from outreach.web import demo_actions, wording
 from outreach.web.deps import (
     PREFIX,
     FormDep,
@@ -30,6 +32,7 @@ from outreach.web.deps import (
     render,
     role_required,
 )
+from outreach.web.reports import campaign_summary
 
 router = APIRouter(prefix=f"{PREFIX}/admin/campaigns", include_in_schema=False)
 PAGE_SIZE = 50
@@ -109,6 +112,9 @@ def campaign_page(
         "viewer": viewer,
         "campaign": campaign,
         "draft": draft,
+        "demo": is_demo_campaign(campaign),
+        "fallback_lines": wording.fallback_groups(timeline.fallbacks) if timeline else [],
+        "left_out": wording.left_out(timeline.excluded) if timeline else "",
         "steps": campaigns.get_steps(session=db, campaign_id=campaign.id),
         "timeline": timeline,
         "figures": figures[campaign.id],
@@ -120,6 +126,9 @@ def campaign_page(
         "chosen": {"patient": patient, "step": step},
         "preview": shown,
         "preview_problem": problem,
+        "outcomes": campaign_summary(
+            db=db, settings=settings, clinic_id=viewer.clinic.id, campaign_id=campaign.id, draft=draft
+        ),
     }
     return render(request, "campaign.html", context, settings=settings)
 
@@ -128,9 +137,9 @@ def _enroll_all(db: Session, viewer: Viewer, campaign_id: uuid.UUID) -> str:
     report = enrollment.enroll(
         session=db, clinic_id=viewer.clinic.id, campaign_id=campaign_id, data=EnrollIn(all=True), now=utcnow()
     )
-    left_out = sum(report.excluded.values())
     return (
-        f"Enrolled {report.enrolled} patients ({report.already_enrolled} already were; {left_out} left out)."
+        f"Enrolled {wording.plural(report.enrolled, 'patient')} ({report.already_enrolled} already were; "
+        f"{wording.left_out(report.excluded)})."
     )
 
 
@@ -163,6 +172,7 @@ _ACTIONS: dict[str, Callable[[Session, Viewer, uuid.UUID], str]] = {
     "launch": _launch,
     "pause": _pause,
     "resume": _resume,
+    "send-demo": demo_actions.send_demo_now,
 }
 
 

@@ -127,7 +127,7 @@ def role_required(viewer: Viewer, role: Role) -> None:
 
 async def checked_form(request: Request, settings: SettingsDep) -> dict[str, str]:
     """The posted form once its CSRF token matches the session's; 403 page otherwise."""
-    form = await request.form(max_files=0, max_fields=50)
+    form = await request.form(max_files=0, max_fields=200)  # a campaign form: 3 steps x 20 languages
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     current = web_session(request, settings)
     sent = fields.pop("csrf_token", "")

@@ -22,7 +22,7 @@ def test_create_then_update_a_patient(client: TestClient, engine: Engine) -> Non
     assert (body["phone"], body["timezone"], body["consent"]) == (
         "+12025550142",
         "America/Chicago",
-        "unknown",
+        {"status": "unknown", "source": None, "recorded_at": None},
     )
 
     changed = client.patch(f"/admin/patients/{body['id']}", headers=headers, json={"language": "vi"})
@@ -76,7 +76,10 @@ def test_consent_ledger_is_append_only_history(client: TestClient, engine: Engin
     )
     history = client.get(f"/admin/patients/{patient.id}/consent", headers=headers).json()
 
-    assert revoked.json()["consent"] == "revoked"
+    # The same shape as the consent that was posted, with when it was recorded.
+    consent = revoked.json()["consent"]
+    assert (consent["status"], consent["source"]) == ("revoked", "front desk")
+    assert consent["recorded_at"] == history[-1]["recorded_at"]
     assert [(e["status"], e["source"]) for e in history] == [("granted", "test"), ("revoked", "front desk")]
 
 

@@ -69,7 +69,8 @@ def test_updating_catalogs_keeps_the_provenance_fields(locales_copy: Path) -> No
 
 
 def test_a_review_is_recorded_and_a_later_source_change_shows_as_stale(locales_copy: Path) -> None:
-    assert catalogs.mark_reviewed("es", by="Ana Reyes", on=date(2026, 12, 1)) == 14
+    # 10 system texts (the program name among them) and 5 templates
+    assert catalogs.mark_reviewed("es", by="Ana Reyes", on=date(2026, 12, 1)) == 15
     status = provenance.status("es")
     assert (status.review_status, status.reviewed_by, status.stale_messages) == ("reviewed", "Ana Reyes", 0)
     assert provenance.review_notice("es") is None

@@ -17,7 +17,7 @@ from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Patient
 from tests.factories import create_clinic, create_key, create_patient
 from tests.inbox.support import text_in
-from tests.web.conftest import csrf_of, demo_clinic, sign_in, text_patient, web_app
+from tests.web.conftest import csrf_of, demo_clinic, demo_patient, sign_in, text_patient, web_app
 
 _ROW = re.compile(r'<tr class="(\w+)" id="row-([0-9a-f-]+)">(.*?)</tr>', re.S)
 _TAGS = re.compile(r"<[^>]+>")
@@ -260,9 +260,21 @@ def test_polling_without_a_session_asks_the_page_to_sign_in(web_client: TestClie
     assert answer.json()["sign_in"].startswith("/app/sign-in?next=")
 
 
-def test_admin_key_gets_a_clear_page_not_the_queue(web_client: TestClient, engine: Engine) -> None:
+def test_an_admin_reads_the_queue_and_a_thread_but_cannot_act_on_it(
+    web_client: TestClient, engine: Engine, settings: Settings
+) -> None:
     seed = demo_clinic(engine)
+    james = demo_patient(engine, seed, "DEMO-007")
+    with TestClient(web_app(settings), base_url="http://127.0.0.1:8000") as webhook:
+        text_in(webhook, settings, "I have chest pain", sender=james.phone)
     sign_in(web_client, seed.admin_key)
     page = web_client.get("/app/queue")
-    assert page.status_code == 403
-    assert "This page is for coordinator keys" in page.text
+    assert page.status_code == 200
+    assert "James Walker" in page.text
+    thread = page.text.split('href="/app/threads/')[1].split('"')[0]
+    shown = web_client.get(f"/app/threads/{thread}").text
+    assert "You are reading this thread with an admin key" in shown
+    assert "call 911" in shown.split("Answered automatically")[0].rsplit("<li", 1)[1]  # the emergency reply
+    assert 'action="/app/threads/' not in shown  # no claim, reply, note or resolve forms
+    refused = web_client.post(f"/app/threads/{thread}/claim", data={"csrf_token": csrf_of(page)})
+    assert refused.status_code == 403

@@ -58,7 +58,7 @@ def test_coordinator_claims_replies_and_resolves_the_urgent_thread(page: Page, l
     page.get_by_label("Your own text").fill("We are calling you right now. If it gets worse, call 911.")
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_role("status")).to_contain_text("Reply on its way")
-    expect(page.locator(".entry.outbound .body")).to_have_text(
+    expect(page.locator(".entry.outbound:not(.automatic) .body")).to_have_text(
         "We are calling you right now. If it gets worse, call 911."
     )
     page.get_by_label("Add a note").fill("Called; he is on his way to the ER.")
@@ -104,8 +104,11 @@ def test_arabic_thread_reads_right_to_left_and_previews_a_saved_reply(page: Page
     screenshot(page, "thread-arabic")
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_role("status")).to_contain_text("Reply on its way to the patient, in Arabic.")
-    expect(page.locator(".entry.outbound .body")).to_contain_text("Amina")
-    assert page.locator(".entry.outbound .body").evaluate("el => getComputedStyle(el).direction") == "rtl"
+    expect(page.locator(".entry.outbound:not(.automatic) .body")).to_contain_text("Amina")
+    assert (
+        page.locator(".entry.outbound:not(.automatic) .body").evaluate("el => getComputedStyle(el).direction")
+        == "rtl"
+    )
 
 
 def test_a_new_text_appears_in_the_open_queue_without_a_reload(page: Page, live: Live) -> None:

@@ -7,7 +7,7 @@ event kind a journey campaign is timed from and its follow-through settings; the
 a text belongs to, with a partial index for the change paths.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-03 07:30:00.000000
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import outreach.db
 
 revision: str = "0013"
-down_revision: str | None = "0008"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -89,7 +89,54 @@
     if (select.value) { show(); }
   }
 
+  // A form that shows only the fields of the chosen kind and text source, and asks the server for live
+  // feedback (languages, segments, cost, placeholder problems) a moment after each change.
+  function showChosen(form) {
+    var kind = form.querySelector("[data-kind-select]");
+    form.querySelectorAll("[data-for-kind]").forEach(function (el) {
+      el.hidden = kind && el.getAttribute("data-for-kind") !== kind.value;
+    });
+    form.querySelectorAll("fieldset.step").forEach(function (step) {
+      var chosen = step.querySelector('input[type="radio"]:checked');
+      step.querySelectorAll("[data-for-source]").forEach(function (el) {
+        el.hidden = chosen && el.getAttribute("data-for-source") !== chosen.value;
+      });
+    });
+  }
+
+  function liveFeedback(form) {
+    var into = document.getElementById(form.getAttribute("data-feedback-into"));
+    var timer = null;
+    function markInvalid() {
+      form.querySelectorAll("textarea[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+      into.querySelectorAll("[data-invalid-field]").forEach(function (row) {
+        var field = form.querySelector('[name="' + row.getAttribute("data-invalid-field") + '"]');
+        if (field) { field.setAttribute("aria-invalid", "true"); }
+      });
+    }
+    function send() {
+      fetch(form.getAttribute("data-feedback"), {
+        method: "POST", body: new FormData(form), credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch" }
+      }).then(function (response) {
+        if (response.status === 401) { return response.json().then(signInAgain); }
+        if (!response.ok) { return null; }
+        return response.text().then(function (html) { into.innerHTML = html; markInvalid(); });
+      }).catch(function () { /* offline for a moment: the next change asks again */ });
+    }
+    function changed() {
+      showChosen(form);
+      window.clearTimeout(timer);
+      timer = window.setTimeout(send, 300);
+    }
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
+    showChosen(form);
+    markInvalid();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-feedback]").forEach(liveFeedback);
     stickToBottom(document);
     document.querySelectorAll("[data-poll]").forEach(poll);
     document.querySelectorAll("select[data-preview]").forEach(preview);

@@ -1,0 +1,1 @@
+"""What an operator watches: Prometheus metrics and structured logs, with nothing identifying in either."""
