@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint fmt browser catalogs bench-render bench-pacing bench-send bench-fanout bench-inbound bench-queue bench-fhir bench-triage clean
+.PHONY: install run test lint fmt browser catalogs bench-render bench-pacing bench-send bench-fanout bench-inbound bench-queue bench-fhir bench-triage bench-report bench-journeys clean
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "outreach needs Python >= 3.11 (set PY=python3.11)")'
@@ -62,6 +62,12 @@ bench-fhir: install  ## needs PostgreSQL
 
 bench-triage: install  ## red-flag recall and false positives over every language's test set
 	$(BIN)/python -m bench triage
+
+bench-report: install  ## needs PostgreSQL
+	$(BIN)/python -m bench report --messages 1000000
+
+bench-journeys: install  ## needs PostgreSQL
+	$(BIN)/python -m bench journeys --events 50000
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -16,6 +16,7 @@ from outreach.api import (
     coordinator,
     fhir,
     health,
+    journeys,
     languages,
     metrics,
     patients,
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(languages.router)
     app.include_router(coordinator.router)
+    app.include_router(journeys.router)
+    app.include_router(journeys.coordinator_router)
     app.include_router(simulator.router)
     app.include_router(webhooks.router)
     app.include_router(security_api.router)

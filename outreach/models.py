@@ -8,6 +8,7 @@ from outreach.campaigns import models as campaign_models  # noqa: F401  (registe
 from outreach.clinics.models import ApiKey, Clinic
 from outreach.fhir import models as fhir_models  # noqa: F401  (registers FHIR tables)
 from outreach.inbox import models as inbox_models  # noqa: F401  (registers inbox tables)
+from outreach.journeys import models as journey_models  # noqa: F401  (registers journey tables)
 from outreach.library import models as library_models  # noqa: F401  (registers the template library)
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, ConsentEvent, Patient

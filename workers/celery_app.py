@@ -14,6 +14,7 @@ from outreach.observability import tasks as tasks_metrics
 SCHEDULE_QUEUE = "schedule"
 SEND_QUEUE = "send"
 MATERIALIZE_EVERY_S = 2.0
+JOURNEYS_EVERY_S = 300.0  # call tasks for silent journeys: minutes matter little against a 24-hour grace
 
 
 def make_app() -> Celery:
@@ -35,6 +36,7 @@ def make_app() -> Celery:
             "outreach.reconcile": {"queue": SCHEDULE_QUEUE},
             "outreach.fhir_sync": {"queue": SCHEDULE_QUEUE},
             "outreach.materialize": {"queue": SCHEDULE_QUEUE},
+            "outreach.journeys": {"queue": SCHEDULE_QUEUE},
             "outreach.retention": {"queue": SCHEDULE_QUEUE},
             "sms.send": {"queue": SEND_QUEUE},
             "sms.send_batch": {"queue": SEND_QUEUE},
@@ -51,6 +53,11 @@ def make_app() -> Celery:
                 "task": "outreach.materialize",
                 "schedule": max(settings.scheduler_interval_s, MATERIALIZE_EVERY_S),
                 "options": {"expires": max(settings.scheduler_interval_s, MATERIALIZE_EVERY_S) * 2},
+            },
+            "journeys-follow-through": {
+                "task": "outreach.journeys",
+                "schedule": JOURNEYS_EVERY_S,
+                "options": {"expires": JOURNEYS_EVERY_S * 2},
             },
             "reconcile-unknown": {
                 "task": "outreach.reconcile",

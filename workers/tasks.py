@@ -9,6 +9,7 @@ from outreach.campaigns import materialize as materializer
 from outreach.config import get_settings
 from outreach.db import engine_for, session_scope, utcnow
 from outreach.fhir.periodic import sync_and_write_back
+from outreach.journeys import follow as journeys_follow
 from outreach.messaging import dispatch
 from outreach.security.retention import purge
 from workers.celery_app import SEND_QUEUE, app
@@ -32,6 +33,12 @@ def materialize() -> int:
     settings = get_settings()
     ahead = timedelta(seconds=settings.materialize_ahead_s)
     return materializer.run(engine=engine_for(settings.database_url), now=utcnow(), ahead=ahead)
+
+
+@app.task(name="outreach.journeys", ignore_result=True)
+def follow_journeys() -> dict[str, int]:
+    """End journeys of patients who opted out; put call tasks in the queue for unanswered check-ins."""
+    return journeys_follow.run(engine=engine_for(get_settings().database_url), now=utcnow())
 
 
 @app.task(name="outreach.reconcile", ignore_result=True)

@@ -87,6 +87,7 @@ def preview_step(
         patient_id=data.patient_id,
         step=data.step,
         now=utcnow(),
+        event_id=data.event_id,
     )
 
 

@@ -92,6 +92,8 @@ def enroll(
 ) -> EnrollReport:
     """Enroll patients who can get texts; count the others by reason (another clinic's ids are not found)."""
     campaign = get_campaign(session=session, clinic_id=clinic_id, campaign_id=campaign_id)
+    if campaign.anchor_event is not None:
+        raise Conflict("patients join a journey campaign through their events (its rules), not by enrollment")
     if campaign.status != CampaignStatus.DRAFT:
         raise Conflict(f"patients can be enrolled only before launch (this campaign is {campaign.status})")
     excluded: Counter[str] = Counter()

@@ -46,6 +46,7 @@ from outreach.campaigns.planning import Planner, Recipient
 from outreach.campaigns.service import PAUSED, get_steps
 from outreach.clinics.models import Clinic
 from outreach.db import session_scope
+from outreach.journeys import series
 from outreach.messaging.models import MessageStatus
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ def _chunk(
 ) -> tuple[Counter[str], int, bool]:
     """Write one chunk of the window; return (outcomes, recipients planned, whether more remain)."""
     reminder = campaign.kind == CampaignKind.REMINDER
+    if campaign.anchor_event is not None:  # each patient's series from their own event
+        return series.window_chunk(session, planner, window, chunk)
     if reminder:
         query = windows.visits(campaign, planner.steps, window, planner.now, chunk)
     elif any(windows.may_fire(campaign, s, launch.launched_at, window) for s in planner.steps):

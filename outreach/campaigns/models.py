@@ -47,6 +47,10 @@ class Campaign(SQLModel, table=True):
     status: CampaignStatus = Field(default=CampaignStatus.DRAFT, sa_type=String(16))
     fallback_policy: FallbackPolicy = Field(default=FallbackPolicy.FALLBACK, sa_type=String(16))
     anchor_date: date | None = Field(default=None)
+    # Journeys: a check-in series timed from each patient's own event of this kind (see outreach/journeys).
+    anchor_event: str | None = Field(default=None, max_length=24)
+    no_reply_after: int | None = Field(default=None)  # unanswered check-ins in a row before a call task
+    restart_on_readmission: bool = Field(default=True)  # a newer event of the kind restarts the series
     # The clinic's sender its texts go out from; None for the clinic's default (see outreach.senders).
     sender_id: uuid.UUID | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

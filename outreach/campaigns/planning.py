@@ -10,7 +10,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,8 @@ class Recipient:
     appointment_id: uuid.UUID | None = None
     starts_at: datetime | None = None
     location: str = ""
+    journey_id: uuid.UUID | None = None  # journeys: the series, timed from the patient's event at `anchor_at`
+    anchor_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,8 @@ class Planner:
                 return []
             offset = timedelta(minutes=step.offset_minutes)
             return [timing.reminder_target(appointment_start=who.starts_at, offset=offset)]
+        if self.campaign.anchor_event is not None:
+            return journey_targets(step, who)
         if self.kind == CampaignKind.CHECKIN:
             anchor_day = (
                 self.campaign.anchor_date or self.launched_at.astimezone(ZoneInfo(who.timezone)).date()
@@ -167,6 +172,7 @@ class Planner:
             "id": time_ordered_id(), "clinic_id": self.clinic.id, "patient_id": who.patient_id,
             "kind": self.kind,
             "campaign_id": self.campaign.id, "step_id": step.id, "appointment_id": who.appointment_id,
+            "journey_id": who.journey_id,
             "send_at": planned.send_at or target, "language": choice.language, "attempts": 0,
             "created_at": self.now, "updated_at": self.now, "error_reason": None,
         }  # fmt: skip
@@ -207,6 +213,23 @@ class Planner:
                 appointment_date=shown[0], appointment_time=shown[1], appointment_location=who.location
             )
         return values
+
+
+def journey_targets(step: CampaignStep, who: Recipient) -> list[datetime]:
+    """A journey step's moments: elapsed time after the patient's event, or local days after its date."""
+    if who.anchor_at is None:
+        return []
+    if step.offset_minutes is not None:
+        return [(who.anchor_at + timedelta(minutes=step.offset_minutes)).astimezone(UTC)]
+    day = who.anchor_at.astimezone(timing.zone(who.timezone)).date()
+    first, every, times = step.first_after_days or 0, step.every_days or 0, step.times or 1
+    return list(_local_series(day, who.timezone, first, every, times, step.local_time or _NOON))
+
+
+@lru_cache(maxsize=8192)
+def _local_series(day: date, tz: str, first: int, every: int, times: int, at: time) -> tuple[datetime, ...]:
+    """`timing.checkin_series` from a local day (cached: a day's discharges in one zone share it)."""
+    return tuple(timing.local_at(day + timedelta(days=first + every * n), at, tz) for n in range(times))
 
 
 def _plain(*, target: datetime, now: datetime, not_after: datetime | None) -> timing.Planned:

@@ -18,6 +18,7 @@ from outreach.campaigns.schemas import PreviewOut, Timeline
 from outreach.campaigns.service import get_campaign, get_steps
 from outreach.clinics.models import Clinic
 from outreach.errors import Conflict, Invalid
+from outreach.journeys import preview as journeys
 from outreach.messaging.models import MessageStatus
 from outreach.patients.models import Appointment, AppointmentStatus
 from outreach.patients.service import get_patient
@@ -54,6 +55,7 @@ def preview(
     patient_id: uuid.UUID,
     step: int,
     now: datetime,
+    event_id: uuid.UUID | None = None,
 ) -> PreviewOut:
     """The first text one step would send one patient (their next visit, for reminders)."""
     planner = _planner(session=session, clinic_id=clinic_id, campaign_id=campaign_id, now=now)
@@ -63,6 +65,8 @@ def preview(
     who = Recipient(patient.id, patient.given_name, patient.language, patient.timezone)
     if planner.kind == CampaignKind.REMINDER:
         who = _with_next_visit(session=session, who=who, now=now)
+    elif planner.campaign.anchor_event is not None:  # a journey: from the patient's own event
+        who = journeys.anchored(session=session, campaign=planner.campaign, who=who, event_id=event_id)
     chosen = planner.steps[step - 1]
     rows = [row for row in planner.rows(who) if row["step_id"] == chosen.id]
     if not rows:
@@ -101,7 +105,13 @@ def dry_run(*, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, n
     day_segments: Counter[str] = Counter()
     rows = held = segments = 0
     tags: set[str] = set()
-    for batch in recipients(session=session, campaign=planner.campaign, now=now):
+    campaign = planner.campaign
+    source = (
+        journeys.journey_recipients(session=session, campaign=campaign)
+        if campaign.anchor_event is not None
+        else recipients(session=session, campaign=campaign, now=now)
+    )
+    for batch in source:
         for who in batch:
             tags.add(who.language)
             for row in planner.rows(who):

@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from outreach.campaigns.models import CampaignKind, CampaignStatus, FallbackPolicy
+from outreach.journeys.models import EventKind
 
 
 class StepIn(BaseModel):
@@ -17,7 +18,10 @@ class StepIn(BaseModel):
 
     template: str | None = Field(default=None, max_length=40)
     bodies: dict[str, str] | None = Field(default=None, max_length=40)
-    offset_minutes: int | None = Field(default=None, description="Reminders: minutes from the visit (-1440)")
+    offset_minutes: int | None = Field(
+        default=None,
+        description="Reminders: minutes from the visit (-1440); journeys: after the event (2880)",
+    )
     send_at: AwareDatetime | None = Field(default=None, description="Broadcasts: when to send")
     first_after_days: int | None = Field(default=None, description="Check-ins: days after the anchor date")
     every_days: int | None = None
@@ -34,6 +38,15 @@ class CampaignCreate(BaseModel):
     kind: CampaignKind
     fallback_policy: FallbackPolicy = FallbackPolicy.FALLBACK
     anchor_date: date | None = Field(default=None, description="Check-ins: e.g. the discharge date")
+    anchor_event: EventKind | None = Field(
+        default=None, description="Journeys: time each patient's series from their own event of this kind"
+    )
+    no_reply_after: int | None = Field(
+        default=None, ge=1, le=20, description="Journeys: unanswered check-ins in a row before a call task"
+    )
+    restart_on_readmission: bool = Field(
+        default=True, description="Journeys: a newer event of the kind ends the series and starts it again"
+    )
     steps: list[StepIn] = Field(min_length=1, max_length=10)
     phi_override_reason: str | None = Field(
         default=None, min_length=3, max_length=500, description="Keep texts that name a PHI term (audited)"
@@ -64,6 +77,9 @@ class CampaignPublic(BaseModel):
     status: CampaignStatus
     fallback_policy: FallbackPolicy
     anchor_date: date | None
+    anchor_event: str | None
+    no_reply_after: int | None
+    restart_on_readmission: bool
     created_at: datetime
     launched_at: datetime | None
     steps: list[StepPublic]
@@ -111,6 +127,9 @@ class PreviewIn(BaseModel):
 
     patient_id: uuid.UUID
     step: int = Field(default=1, ge=1, description="Step position, from 1")
+    event_id: uuid.UUID | None = Field(
+        default=None, description="Journeys: the patient's event to time it from (default: their latest)"
+    )
 
 
 class PreviewOut(BaseModel):

@@ -27,13 +27,15 @@ DEFAULT_TEMPLATE = {
 PAUSED = CAMPAIGN_PAUSED  # error_reason of rows held while their campaign is paused
 
 
-def _check_timing(*, kind: CampaignKind, step: StepIn, where: str, now: datetime) -> None:
+def _check_timing(*, kind: CampaignKind, step: StepIn, where: str, now: datetime, journey: bool) -> None:
     """Refuse a step that can never fire."""
     try:
         if kind == CampaignKind.REMINDER:
             if step.offset_minutes is None:
                 raise Invalid(f"{where}.offset_minutes", "a reminder step needs an offset, e.g. -1440")
             timing.validate_reminder_offset(timedelta(minutes=step.offset_minutes))
+        elif kind == CampaignKind.CHECKIN and journey and step.offset_minutes is not None:
+            timing.validate_after_event(timedelta(minutes=step.offset_minutes))
         elif kind == CampaignKind.CHECKIN:
             if step.first_after_days is None or step.times is None:
                 raise Invalid(where, "a check-in step needs first_after_days and times")
@@ -102,12 +104,19 @@ def create_campaign(
     actor_key_id: uuid.UUID | None = None,
 ) -> Campaign:
     """Add a draft campaign after checking that every step can fire and every text is allowed."""
+    if data.anchor_event is not None and data.kind != CampaignKind.CHECKIN:
+        raise Invalid("anchor_event", "only a check-in campaign can be timed from patients' events")
+    if data.anchor_event is not None and data.anchor_date is not None:
+        raise Invalid("anchor_date", "a journey is timed from each patient's event, not one date")
     campaign = Campaign(
         clinic_id=clinic.id,
         name=data.name.strip(),
         kind=data.kind,
         fallback_policy=data.fallback_policy,
         anchor_date=data.anchor_date,
+        anchor_event=None if data.anchor_event is None else data.anchor_event.value,
+        no_reply_after=data.no_reply_after,
+        restart_on_readmission=data.restart_on_readmission,
         created_at=now,
     )
     steps = _checked_steps(
@@ -132,7 +141,8 @@ def _checked_steps(
     steps = []
     for position, step in enumerate(data.steps, start=1):
         where = f"steps.{position - 1}"
-        _check_timing(kind=data.kind, step=step, where=where, now=now)
+        journey = data.anchor_event is not None
+        _check_timing(kind=data.kind, step=step, where=where, now=now, journey=journey)
         template = _check_content(clinic=clinic, kind=data.kind, step=step, where=where)
         for language, text in (step.bodies or {}).items():
             phi.check_text(

@@ -132,6 +132,14 @@ def validate_reminder_offset(offset: timedelta) -> None:
         raise ValueError("a reminder cannot go more than 30 days before the appointment")
 
 
+def validate_after_event(offset: timedelta) -> None:
+    """Refuse a journey step timed from the event that is not after it, or too far after it."""
+    if offset <= timedelta(0):
+        raise ValueError("a step timed from the patient's event must come after it (a positive offset)")
+    if offset > timedelta(days=MAX_FIRST_AFTER_DAYS):
+        raise ValueError(f"a step cannot come more than {MAX_FIRST_AFTER_DAYS} days after the event")
+
+
 def validate_checkin(first_after_days: int, every_days: int, times: int) -> None:
     """Refuse check-in series that are empty, endless or repeat on the same moment."""
     if not 1 <= times <= MAX_CHECKINS:

@@ -50,9 +50,9 @@ def may_fire(campaign: Campaign, step: CampaignStep, launched_at: datetime, wind
 
 
 def last_target(campaign: Campaign, steps: list[CampaignStep], launched_at: datetime) -> datetime | None:
-    """After this no check-in or broadcast step can fire (None for reminders: visits keep being booked)."""
-    if campaign.kind == CampaignKind.REMINDER:
-        return None
+    """After this no check-in or broadcast step can fire (None for reminders and journeys)."""
+    if campaign.kind == CampaignKind.REMINDER or campaign.anchor_event is not None:
+        return None  # visits keep being booked, patients' events keep being recorded
     if campaign.kind == CampaignKind.BROADCAST:
         return max((s.send_at for s in steps if s.send_at is not None), default=launched_at) + _SLACK
     base = campaign.anchor_date or launched_at.date()

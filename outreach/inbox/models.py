@@ -24,6 +24,7 @@ class InboundKind(StrEnum):
     URGENT = "urgent"
     MESSAGE = "message"
     UNMATCHED = "unmatched"
+    NO_REPLY = "no_reply"  # not a text: a journey's check-ins went unanswered, a call task for the team
 
 
 class Priority(StrEnum):

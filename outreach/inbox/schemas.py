@@ -69,7 +69,10 @@ class ThreadPage(BaseModel):
     next_cursor: str | None
 
 
-EntryKind = Literal["inbound", "reply", "note", "claim", "release", "resolve", "reopen"]
+# call_task: a journey's check-ins went unanswered; journey_ended: a coordinator ended its check-ins.
+EntryKind = Literal[
+    "inbound", "reply", "note", "claim", "release", "resolve", "reopen", "call_task", "journey_ended"
+]
 
 
 class Entry(BaseModel):

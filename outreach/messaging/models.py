@@ -31,6 +31,7 @@ UNSENT = (MessageStatus.SCHEDULED, MessageStatus.QUEUED)
 _DUE = text("status = 'scheduled'")
 _IN_FLIGHT = text("status IN ('queued', 'sending', 'unknown')")
 _HAS_VISIT = text("appointment_id IS NOT NULL")
+_IN_JOURNEY = text("journey_id IS NOT NULL")
 
 
 def status_is(status: MessageStatus) -> ColumnElement[bool]:
@@ -66,6 +67,12 @@ class OutboundMessage(SQLModel, table=True):
             postgresql_where=_HAS_VISIT,
             sqlite_where=_HAS_VISIT,
         ),
+        Index(
+            "ix_outbound_message_journey",
+            "journey_id",
+            postgresql_where=_IN_JOURNEY,
+            sqlite_where=_IN_JOURNEY,
+        ),
         # Which texts still use a sender (deleting one checks): only rows that name one are indexed.
         Index(
             "ix_outbound_message_sender",
@@ -87,6 +94,7 @@ class OutboundMessage(SQLModel, table=True):
     campaign_id: uuid.UUID | None = Field(default=None, index=True)
     step_id: uuid.UUID | None = Field(default=None)
     appointment_id: uuid.UUID | None = Field(default=None)
+    journey_id: uuid.UUID | None = Field(default=None)  # a check-in series timed from a patient's event
     # The sender it went (or goes) out from, set when it is claimed (outreach.senders.routing); None:
     # the deployment's own configured sender.
     sender_id: uuid.UUID | None = Field(default=None)

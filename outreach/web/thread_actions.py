@@ -22,6 +22,7 @@ from outreach.i18n import TemplateKey
 from outreach.inbox import coordinator
 from outreach.inbox.models import Outcome
 from outreach.inbox.schemas import ReplyIn
+from outreach.journeys import service as journeys
 from outreach.sms.base import MAX_BODY_CHARS
 from outreach.web.deps import PREFIX, FormDep, PageError, Viewer, ViewerDep, flash, role_required
 from outreach.web.display import language_name
@@ -36,6 +37,7 @@ _PROBLEM_PREFIX = {
     "reply": "Your reply was not sent: ",
     "note": "Your note was not saved: ",
     "resolve": "You cannot resolve this thread: ",
+    "end_journeys": "The journey was not ended: ",
 }
 _FIELDS = ("body", "template", "note", "outcome", "resolve_note")
 
@@ -199,3 +201,12 @@ def resolve(posted: PostedDep) -> Response:
         return f"Resolved ({OUTCOME_LABELS[outcome].lower()}). It reopens if the patient writes again."
 
     return _act(posted, "resolve", run, go_to=f"{PREFIX}/queue")
+
+
+@router.post("/{thread_id}/end-journeys", summary="End the patient's running check-in journeys")
+def end_journeys(posted: PostedDep) -> Response:
+    def run(on: OnThread) -> str:
+        ended = journeys.end_from_thread(**on)
+        return f"Ended {ended} check-in journey{'s' if ended != 1 else ''}: no more of its texts will go out."
+
+    return _act(posted, "end_journeys", run)

@@ -86,7 +86,7 @@ def test_interleaved_replies_land_in_their_own_clinics_queue(
     north, south = _two_clinics(engine, settings)
     in_north = create_patient(engine, north, phone=SHARED_PHONE, language="en")
     in_south = create_patient(engine, south, phone=SHARED_PHONE, language="es")
-    other_south = create_patient(engine, south, language="es")
+    other_south = create_patient(engine, south, phone="+12025550178", language="es")  # never the shared one
     _north(client, settings, "Can I come in later?", SHARED_PHONE)
     _south(client, settings, "¿Puedo llegar más tarde?", SHARED_PHONE)
     _north(client, settings, "Also, where do I park?", SHARED_PHONE)
