@@ -9,12 +9,15 @@ from fastapi import APIRouter, Query
 
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
 from outreach.api.paging import Offset
+from outreach.api.strict_query import refuse_unknown_query
 from outreach.clinics.models import Role
 from outreach.db import utcnow
 from outreach.messaging import service as messaging
 from outreach.messaging.schemas import MessageCreate, MessagePublic
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[require_role(Role.ADMIN)])
+router = APIRouter(
+    prefix="/admin", tags=["admin"], dependencies=[require_role(Role.ADMIN), refuse_unknown_query]
+)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 

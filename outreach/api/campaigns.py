@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
 from outreach.api.paging import Offset
+from outreach.api.strict_query import refuse_unknown_query
 from outreach.campaigns import enrollment, launch, preview, service
 from outreach.campaigns.models import Campaign
 from outreach.campaigns.schemas import (
@@ -27,7 +28,9 @@ from outreach.clinics.models import Role
 from outreach.clinics.service import get_clinic
 from outreach.db import utcnow
 
-router = APIRouter(prefix="/admin", tags=["campaigns"], dependencies=[require_role(Role.ADMIN)])
+router = APIRouter(
+    prefix="/admin", tags=["campaigns"], dependencies=[require_role(Role.ADMIN), refuse_unknown_query]
+)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlmodel import col, select
 
 from outreach.api.deps import EngineDep, PrincipalDep, SessionDep, SettingsDep, require_role
+from outreach.api.strict_query import refuse_unknown_query
 from outreach.clinics.models import Role
 from outreach.clinics.service import get_clinic
 from outreach.db import utcnow
@@ -22,7 +23,9 @@ from outreach.fhir.models import FhirSyncRun, FhirWriteback
 from outreach.fhir.schemas import ImportSummary
 from outreach.fhir.sync import run_sync
 
-router = APIRouter(prefix="/admin/fhir", tags=["fhir"], dependencies=[require_role(Role.ADMIN)])
+router = APIRouter(
+    prefix="/admin/fhir", tags=["fhir"], dependencies=[require_role(Role.ADMIN), refuse_unknown_query]
+)
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 

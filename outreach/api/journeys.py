@@ -8,6 +8,7 @@ import uuid
 from fastapi import APIRouter, UploadFile
 
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
+from outreach.api.strict_query import refuse_unknown_query
 from outreach.clinics.models import Role
 from outreach.db import utcnow
 from outreach.journeys import changes, importing, report, service
@@ -23,7 +24,9 @@ from outreach.journeys.schemas import (
 )
 from outreach.patients import service as patients
 
-router = APIRouter(prefix="/admin", tags=["journeys"], dependencies=[require_role(Role.ADMIN)])
+router = APIRouter(
+    prefix="/admin", tags=["journeys"], dependencies=[require_role(Role.ADMIN), refuse_unknown_query]
+)
 coordinator_router = APIRouter(
     prefix="/coordinator", tags=["coordinator"], dependencies=[require_role(Role.COORDINATOR)]
 )

@@ -11,10 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from outreach import i18n
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
+from outreach.api.strict_query import refuse_unknown_query
 from outreach.clinics import languages as clinic_languages
 from outreach.clinics.models import Role
 
-router = APIRouter(prefix="/admin", tags=["languages"], dependencies=[require_role(Role.ADMIN)])
+router = APIRouter(
+    prefix="/admin", tags=["languages"], dependencies=[require_role(Role.ADMIN), refuse_unknown_query]
+)
 
 
 class LanguagePublic(BaseModel):

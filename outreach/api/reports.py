@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from outreach.api.deps import PrincipalDep, SessionDep, SettingsDep, require_role
+from outreach.api.strict_query import refuse_unknown_query
 from outreach.clinics.models import Role
 from outreach.db import utcnow
 from outreach.reports import figures, followup
@@ -18,7 +19,9 @@ from outreach.reports.csv_out import to_csv
 from outreach.reports.followup import FollowUpIn, FollowUpOut
 from outreach.reports.schemas import ReportOut, WeekCell
 
-router = APIRouter(prefix="/admin/reports", tags=["reports"], dependencies=[require_role(Role.ADMIN)])
+router = APIRouter(
+    prefix="/admin/reports", tags=["reports"], dependencies=[require_role(Role.ADMIN), refuse_unknown_query]
+)
 
 By = Literal[
     "language", "language_used", "fallback", "interpreter", "age_band", "sex", "race", "ethnicity", "postal3"

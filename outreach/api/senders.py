@@ -8,12 +8,15 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from outreach.api.deps import PrincipalDep, SessionDep, SettingsDep, require_role
+from outreach.api.strict_query import refuse_unknown_query
 from outreach.clinics.models import Role
 from outreach.db import utcnow
 from outreach.senders import service as senders
 from outreach.senders.schemas import CampaignSenderIn, SenderCreate, SenderPublic, SenderUpdate
 
-router = APIRouter(prefix="/admin", tags=["senders"], dependencies=[require_role(Role.ADMIN)])
+router = APIRouter(
+    prefix="/admin", tags=["senders"], dependencies=[require_role(Role.ADMIN), refuse_unknown_query]
+)
 
 
 def _tokens_changed(request: Request) -> None:

@@ -27,7 +27,16 @@ from outreach.i18n import redflags
 from outreach.i18n.folding import normalize
 from outreach.i18n.languages import CATALOG_DIRS, locales_dir
 
-__all__ = ["KeywordMatch", "Table", "find_urgent", "match_keyword", "normalize", "table"]
+__all__ = [
+    "KeywordMatch",
+    "Table",
+    "find_urgent",
+    "match_keyword",
+    "normalize",
+    "reply_word",
+    "reply_words",
+    "table",
+]
 
 Kind = Literal["optout", "optin", "help", "confirm", "cancel", "answer"]
 _PRECEDENCE: tuple[Kind, ...] = ("optout", "optin", "help", "confirm", "cancel")
@@ -63,6 +72,32 @@ def table(language: str) -> Table:
         optout_phrases=tuple(normalize(p) for p in phrases.get("optout", [])),
         urgent_phrases=tuple(normalize(p) for p in phrases.get("urgent", [])),
     )
+
+
+def _raw_words(language: str) -> dict[str, list[str]]:
+    path = locales_dir() / CATALOG_DIRS[language] / "keywords.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    words: dict[str, list[str]] = data.get("keywords", {})
+    return words
+
+
+@lru_cache(maxsize=256)
+def reply_word(language: str, kind: Literal["optout", "optin", "help"]) -> str:
+    """The word a reply tells the patient to text: the first of its language's list, else English's."""
+    for name in (language, "en"):
+        listed = _raw_words(name).get(kind, []) if name in CATALOG_DIRS else []
+        if listed:
+            return listed[0]
+    raise LookupError(f"no {kind} keyword for {language} or English")
+
+
+def reply_words(language: str) -> dict[str, str]:
+    """The placeholder values `{stop_word}`, `{start_word}`, `{help_word}` of one language."""
+    return {
+        "stop_word": reply_word(language, "optout"),
+        "start_word": reply_word(language, "optin"),
+        "help_word": reply_word(language, "help"),
+    }
 
 
 def _tables(language: str | None) -> list[Table]:

@@ -2,8 +2,11 @@
 
 Each text is marked with ``N_`` so ``pybabel extract`` finds it; translations live in
 ``locales/<lang>/LC_MESSAGES/outreach.po``. Placeholders use ``{name}`` (python-brace-format) and
-must appear unchanged in every translation. Texts are written for about a 6th-grade reading level
-and carry no diagnosis or medication names (minimum-necessary PHI).
+must appear unchanged in every translation. Reply words are placeholders too (``{stop_word}``,
+``{start_word}``, ``{help_word}``), filled from the language's own keyword table when the text is
+rendered, so a reply always names a word the inbound matcher accepts in that language.
+Texts are written for about a 6th-grade reading level and carry no diagnosis or
+medication names (minimum-necessary PHI).
 """
 
 from __future__ import annotations
@@ -44,14 +47,15 @@ class TemplateKey(StrEnum):
 SYSTEM_TEXTS: dict[SystemText, str] = {
     SystemText.PROGRAM_NAME: N_("Appointment and care texts"),
     SystemText.OPTOUT_CONFIRMATION: N_(
-        "{clinic_name}: You will not get any more texts from us. Reply START to get texts again."
+        "{clinic_name}: You will not get any more texts from us. Reply {start_word} to get texts again."
     ),
     SystemText.OPTIN_CONFIRMATION: N_(
-        "{clinic_name}: You will get texts from us again. Reply HELP for help. Reply STOP to stop."
+        "{clinic_name}: You will get texts from us again. Reply {help_word} for help. "
+        "Reply {stop_word} to stop."
     ),
     SystemText.HELP: N_(
         "{program_name} from {clinic_name}. For help, call {clinic_phone}. "
-        "Up to {messages_per_month} texts a month. Msg & data rates may apply. Reply STOP to stop."
+        "Up to {messages_per_month} texts a month. Msg & data rates may apply. Reply {stop_word} to stop."
     ),
     SystemText.RECEIVED_ACK: N_(
         "{clinic_name}: We got your message. A care team member will reply by {reply_by}."

@@ -19,6 +19,7 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.support import Translations
 
+from outreach.i18n.keywords import reply_words
 from outreach.i18n.languages import CATALOG_DIRS, RTL, locales_dir, negotiate
 from outreach.i18n.messages import SYSTEM_TEXTS, TEMPLATES, SystemText, TemplateKey
 from outreach.i18n.segments import Segments, count_segments
@@ -232,6 +233,8 @@ def _render_builtin(
     tz: str,
 ) -> Rendered:
     chosen = negotiate(tag, clinic_default=clinic_default)
+    # Reply words come from the language's keyword table, never from the caller or the translator.
+    values = {**values, **reply_words(chosen.language)}
     rendered = render_text(
         template_text(key, chosen.language), language=chosen.language, values=values, tz=tz
     )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
 from outreach.api.deps import PrincipalDep, SessionDep, require_role
+from outreach.api.strict_query import refuse_unknown_query
 from outreach.clinics.models import Role
 from outreach.clinics.service import get_clinic
 from outreach.db import utcnow
@@ -30,7 +31,9 @@ from outreach.security.schemas import (
     SpendToday,
 )
 
-router = APIRouter(prefix="/admin", tags=["security"], dependencies=[require_role(Role.ADMIN)])
+router = APIRouter(
+    prefix="/admin", tags=["security"], dependencies=[require_role(Role.ADMIN), refuse_unknown_query]
+)
 
 
 @router.get("/patients/{patient_id}/audit", summary="Who read or changed this patient's data, newest first")

@@ -184,7 +184,7 @@ def test_help_reply_carries_the_ctia_fields_in_every_language() -> None:
         body = render_system(SystemText.HELP, tag=tag, values=values).body
         for value in ("Visit texts", "Riverside", "+12025550100", "8"):
             assert value in body, (tag, value)
-        assert any(word in body for word in ("STOP", "ALTO", "JOOJI"))
+        assert any(word in body for word in ("STOP", "ALTO", "JOOJI", "停止", "توقف")), (tag, body)
 
 
 @pytest.mark.parametrize(
