@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
@@ -36,7 +36,14 @@ COLUMNS = (
     "id", "clinic_id", "patient_id", "kind", "campaign_id", "step_id", "appointment_id", "send_at", "status",
     "language", "body", "segments", "encoding", "attempts", "error_reason", "created_at", "updated_at",
 )  # fmt: skip
-COPY_SQL = f"COPY outbound_message ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+
+
+def copy_statement(columns: Sequence[str]) -> str:
+    """The binary COPY into the outbox for these columns."""
+    return f"COPY outbound_message ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+
+
+COPY_SQL = copy_statement(COLUMNS)
 # Binary COPY: uuids and timestamps travel as bytes, with no text formatting on our side or parsing on theirs.
 COPY_TYPES = (
     "uuid", "uuid", "uuid", "varchar", "uuid", "uuid", "uuid", "timestamptz", "varchar",
@@ -107,8 +114,16 @@ def _outcome(row: dict[str, Any]) -> str:
     return str(row["status"])
 
 
-def write_rows(conn: Connection, rows: Iterable[dict[str, Any]]) -> Counter[str]:
+def write_rows(
+    conn: Connection,
+    rows: Iterable[dict[str, Any]],
+    *,
+    columns: Sequence[str] = COLUMNS,
+    types: Sequence[str] = COPY_TYPES,
+) -> Counter[str]:
     """Append outbox rows in bulk (COPY on PostgreSQL, executemany elsewhere); count them by outcome.
+
+    `columns` and their binary COPY `types` name what each row carries (a journey's rows add theirs).
 
     Rows are streamed into COPY as they are planned: libpq sends each filled buffer, so PostgreSQL stores
     one part of a chunk while Python plans the next. (psycopg's threaded writer was slower here: GIL.)
@@ -121,11 +136,12 @@ def write_rows(conn: Connection, rows: Iterable[dict[str, Any]]) -> Counter[str]
             conn.execute(insert(OutboundMessage), batch)
         return tally
     raw = conn.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(COPY_SQL) as copy:  # type: ignore[union-attr]
-        copy.set_types(COPY_TYPES)
+    copy_sql = COPY_SQL if columns is COLUMNS else copy_statement(columns)
+    with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[union-attr]
+        copy.set_types(types)
         for row in rows:
             tally[_outcome(row)] += 1
-            copy.write_row([row[name] for name in COLUMNS])
+            copy.write_row([row[name] for name in columns])
     return tally
 
 

@@ -23,7 +23,6 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    insert,
     or_,
     true,
     update,
@@ -36,17 +35,17 @@ from sqlmodel import Session, col
 from outreach.campaigns.enrollment import can_text
 from outreach.campaigns.launch import COLUMNS as OUTBOX_COLUMNS
 from outreach.campaigns.launch import COPY_TYPES as OUTBOX_TYPES
+from outreach.campaigns.launch import write_rows as launch_write_rows
 from outreach.campaigns.models import CampaignStatus, CampaignStep
 from outreach.campaigns.planning import Planner, Recipient
 from outreach.campaigns.service import PAUSED
 from outreach.campaigns.windows import Window
 from outreach.journeys.models import Journey, JourneyStatus
-from outreach.messaging.models import MessageStatus, OutboundMessage
+from outreach.messaging.models import MessageStatus
 from outreach.patients.models import Patient
 
 _SLACK = timedelta(days=2)  # a check-in's UTC moment is within a day of its local date, either way
 COLUMNS = (*OUTBOX_COLUMNS, "journey_id")
-_COPY_SQL = f"COPY outbound_message ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _COPY_TYPES = (*OUTBOX_TYPES, "uuid")
 
 
@@ -181,26 +180,6 @@ def plan_until(
     return tally
 
 
-def _outcome(row: dict[str, Any]) -> str:
-    """scheduled, held, or skipped:<reason code> (as the launch report counts them)."""
-    if row["status"] == MessageStatus.SKIPPED.value:
-        return f"skipped:{row['error_reason'].split(':')[0]}"
-    return str(row["status"])
-
-
 def write_rows(conn: Connection, rows: Iterable[dict[str, Any]]) -> Counter[str]:
-    """Append journey rows (with their journey) by binary COPY on PostgreSQL, executemany elsewhere."""
-    tally: Counter[str] = Counter()
-    if conn.dialect.name != "postgresql":
-        batch = list(rows)
-        tally.update(_outcome(row) for row in batch)
-        if batch:
-            conn.execute(insert(OutboundMessage), batch)
-        return tally
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:  # type: ignore[union-attr]
-        copy.set_types(_COPY_TYPES)
-        for row in rows:
-            tally[_outcome(row)] += 1
-            copy.write_row([row[name] for name in COLUMNS])
-    return tally
+    """Append journey rows (with their journey) through the launch's bulk writer."""
+    return launch_write_rows(conn, rows, columns=COLUMNS, types=_COPY_TYPES)
