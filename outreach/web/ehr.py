@@ -27,8 +27,8 @@ OPEN_SHOWN = 200  # every write-back still open is listed (up to this many), how
 OPEN = ("pending", "failed", "given_up")
 _OUTCOMES = ("created", "updated", "unchanged", "skipped", "rejected")
 KINDS = {
-    "confirm": "Confirmed by text: the patient is marked accepted on the Appointment",
-    "cancel_task": "Asked by text to cancel: a Task for the front desk",
+    "confirm": "Confirmed by text (patient accepted)",
+    "cancel_task": "Cancel request (Task for the front desk)",
 }
 
 
@@ -58,6 +58,8 @@ def run_view(run: FhirSyncRun) -> RunView:
             continue
         said = [f"{counts[o]} {o}" for o in _OUTCOMES if counts.get(o)]
         lines.append(f"{kind}: {', '.join(said) or 'nothing'}")
+    if run.status == "succeeded" and not lines:
+        lines.append("Nothing new")
     if "pages" in run.counts:
         lines.append(plural(int(run.counts["pages"]), "page"))
     notes = [
@@ -111,7 +113,7 @@ def _sync_said(run: FhirSyncRun) -> str:
     if run.status != "succeeded":
         return f"Sync failed: {run.error or 'no reason recorded'}. Nothing from it was stored."
     view = run_view(run)
-    return f"Sync finished: {'; '.join(view.lines) or 'nothing new'}."
+    return f"Sync finished: {'; '.join(view.lines)}."
 
 
 @router.post("/sync", summary="Sync from the EHR now")
