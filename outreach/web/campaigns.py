@@ -122,6 +122,7 @@ def campaign_page(
             db=db, clinic_id=viewer.clinic.id, campaign=campaign, steps=steps
         ),
         "withheld": journey_view.WITHHELD,
+        "anchor_label": journey_view.EVENTS.get(campaign.anchor_event or "", campaign.anchor_event),
         "timeline": timeline,
         "figures": figures[campaign.id],
         "progress": None if draft else _progress(db, viewer, campaign.id),
