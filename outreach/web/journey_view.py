@@ -83,7 +83,7 @@ class JourneyView:
 
     active: int
     steps: list[StepRow]
-    series_over: int  # running journeys with every text sent (waiting for no step)
+    not_scheduled: int  # running journeys with no unsent text in the outbox right now
     ended: list[tuple[str, int]]
     languages: list[LanguageRow]
     outcome_labels: list[str]
@@ -119,7 +119,7 @@ def journey_view(
     return JourneyView(
         active=found.active,
         steps=rows,
-        series_over=max(0, found.active - sum(found.waiting_for_step.values())),
+        not_scheduled=max(0, found.active - sum(found.waiting_for_step.values())),
         ended=ended,
         languages=[_language_row(tag, o) for tag, o in found.by_language.items()],
         outcome_labels=[label for _, label in OUTCOMES],

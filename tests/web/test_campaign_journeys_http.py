@@ -118,3 +118,22 @@ def test_a_campaign_timed_from_one_anchor_date_has_no_journey_summary(
     assert page.status_code == 200
     assert "Patients in each step" not in page.text
     assert "2 days after the anchor date" in page.text
+
+
+def test_journeys_whose_next_text_is_not_written_yet_are_counted_apart(
+    web_client: TestClient, engine: Engine
+) -> None:
+    clinic = create_clinic(engine)
+    # The launch writes texts an hour ahead: a 48-hour check-in is not in the outbox yet.
+    campaign = journey_campaign(engine, clinic, now=NOW - timedelta(days=1), ahead=timedelta(hours=1))
+    for _ in range(2):
+        patient = create_patient(engine, clinic, timezone="UTC", language="es")
+        discharge(engine, clinic, patient.id, NOW - timedelta(hours=1), now=NOW)
+    sign_in(web_client, create_key(engine, clinic))
+    html = web_client.get(f"/app/admin/campaigns/{campaign.id}").text
+    assert "2 of them have no text scheduled right now" in html
+    assert table(html, "Waiting at each step") == [
+        ["1", "48 h after the patient's discharge", "0"],
+        ["2", WEEKLY, "0"],
+        ["—", "No text scheduled right now", "2"],
+    ]
