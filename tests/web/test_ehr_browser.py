@@ -64,3 +64,9 @@ def test_an_admin_syncs_from_the_ehr_page_and_retries_a_failed_write_back(page: 
         expect(waiting).to_contain_text("Nothing waiting")
         written = page.get_by_role("region", name="Written to the EHR")
         expect(written).to_contain_text("Appointment/a1/_history/")
+
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone
+        page.reload()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page scrolls sideways ({width} px wide)"
+        screenshot(page, "ehr-390")

@@ -40,3 +40,9 @@ def test_the_campaign_page_shows_where_each_patients_journey_is(page: Page, live
     outcomes = summary.get_by_role("table", name="Journey outcomes by patient language")
     expect(outcomes.get_by_role("row").filter(has_text="Spanish")).to_contain_text("fewer than 11 journeys")
     screenshot(page, "campaign-journeys")
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the summary fits, its wide table scrolls
+    page.reload()
+    fits = summary.evaluate("e => e.getBoundingClientRect().right <= 390 && e.scrollWidth <= e.clientWidth")
+    assert fits, "the journey summary is wider than a phone"
+    screenshot(page, "campaign-journeys-390")
