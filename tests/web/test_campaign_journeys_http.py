@@ -86,6 +86,9 @@ def test_a_journey_campaigns_page_shows_patients_per_step_ended_ones_and_outcome
     ]
     assert '<svg class="funnel journey-steps"' in html
     assert "11 waiting" in html  # the bars say the same
+    # The launch card does not count the campaign-wide plan (zero for journeys); it says how texts come.
+    assert "Patients planned" not in html
+    assert "written to the outbox when their discharge is recorded" in html
     assert table(html, "Ended journeys") == [["Restarted by a newer event (readmission)", "1"]]
     assert table(html, "Journey outcomes by patient language") == [
         ["Spanish", "13", "11", "0", "0", "fewer than 11"],

@@ -45,4 +45,6 @@ def test_the_campaign_page_shows_where_each_patients_journey_is(page: Page, live
     page.reload()
     fits = summary.evaluate("e => e.getBoundingClientRect().right <= 390 && e.scrollWidth <= e.clientWidth")
     assert fits, "the journey summary is wider than a phone"
+    width = page.evaluate("document.documentElement.scrollWidth")  # the outcome funnels shrink to fit too
+    assert width <= 390, f"the campaign page scrolls sideways ({width} px wide)"
     screenshot(page, "campaign-journeys-390")
