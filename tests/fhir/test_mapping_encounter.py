@@ -28,17 +28,17 @@ def test_finished_is_a_discharge_withdrawn_statuses_withdraw_it_and_the_rest_are
     assert m.withdrawn("cancelled") is True
     assert m.withdrawn("entered-in-error") is True
     for status in ("planned", "arrived", "triaged", "in-progress", "onleave", "unknown"):
-        with pytest.raises(m.Skip, match=f"status '{status}': not finished, so no discharge"):
+        with pytest.raises(appointments.Skip, match=f"status '{status}': not finished, so no discharge"):
             m.withdrawn(status)
 
 
 def test_the_discharge_is_the_period_end_in_utc_and_an_encounter_without_one_is_skipped() -> None:
     assert m.discharged_at(encounter()) == datetime(2026, 12, 1, 19, 30, tzinfo=UTC)
-    with pytest.raises(m.Skip, match="no period end"):
+    with pytest.raises(appointments.Skip, match="no period end"):
         m.discharged_at(encounter(period={"start": "2026-11-28T08:00:00-05:00"}))
-    with pytest.raises(m.Skip, match="no period end"):
+    with pytest.raises(appointments.Skip, match="no period end"):
         m.discharged_at({"status": "finished"})
-    with pytest.raises(m.Skip, match="'2026-12-01' has no time of day"):
+    with pytest.raises(appointments.Skip, match="'2026-12-01' has no time of day"):
         m.discharged_at(encounter(period={"end": "2026-12-01"}))
 
 
@@ -50,9 +50,9 @@ def test_the_subject_must_reference_a_patient_however_it_is_written() -> None:
         subject={"reference": "urn:uuid:abc"}, _fullUrls={"urn:uuid:abc": "Patient/p4"}
     )
     assert m.patient_ref(in_transaction) == "p4"
-    with pytest.raises(m.Reject, match="subject: does not reference a Patient"):
+    with pytest.raises(appointments.Reject, match="subject: does not reference a Patient"):
         m.patient_ref(encounter(subject={"reference": "Group/g1"}))
-    with pytest.raises(m.Reject, match="subject"):
+    with pytest.raises(appointments.Reject, match="subject"):
         m.patient_ref(encounter(subject=None))
 
 
