@@ -35,6 +35,7 @@ class EventCounts(BaseModel):
     deleted: int = Field(default=0, description="events withdrawn (cancelled, entered-in-error)")
     journeys_started: int = 0
     journeys_restarted: int = Field(default=0, description="earlier journeys a new event restarted")
+    history: int = Field(default=0, description="events over 90 days before the import: not recorded")
 
 
 class ImportSummary(BaseModel):

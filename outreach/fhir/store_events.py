@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from outreach.journeys.events import EventRecord, record_patient_events
 from outreach.journeys.models import EventKind, PatientEvent
 from outreach.journeys.schemas import PatientEventCorrection
 
+HISTORY_DAYS = 90
 FULFILLED_LINK = "Appointment:fulfilled"  # an Appointment's own link is to the visit; this one, its event
 SOURCE = "fhir"  # the events' source as the patient's event list shows it
 _KINDS = {"Encounter": "a discharge", FULFILLED_LINK: "a fulfilled visit"}
@@ -89,11 +90,17 @@ def _record_new(
     summary: ImportSummary,
     results: dict[str, EventOutcome],
 ) -> None:
+    history = now - timedelta(days=HISTORY_DAYS)
     for e in fresh:
         if e.occurred_at is None:
             reason = f"status '{e.fhir_status}': no event was recorded from it, so there is none to withdraw"
             results[e.fhir_id] = EventOutcome("skipped", reason)
-    wanted = [e for e in fresh if e.occurred_at is not None]
+        elif e.occurred_at < history:
+            when = f"{_KINDS[e.link_type]} on {e.occurred_at:%Y-%m-%d}"
+            reason = f"{when}, over {HISTORY_DAYS} days before this import: history, not recorded"
+            results[e.fhir_id] = EventOutcome("skipped", reason)
+            summary.events.history += 1
+    wanted = [e for e in fresh if e.occurred_at is not None and e.occurred_at >= history]
     if not wanted:
         return
     records = [

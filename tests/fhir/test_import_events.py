@@ -117,7 +117,8 @@ def test_the_sample_encounters_record_discharges_and_name_what_is_left_out(engin
         " is not a patient outreach knows for this clinic and source"
     }
     assert summary.events.model_dump() == {
-        "recorded": 2, "corrected": 0, "deleted": 0, "journeys_started": 0, "journeys_restarted": 0
+        "recorded": 2, "corrected": 0, "deleted": 0, "journeys_started": 0, "journeys_restarted": 0,
+        "history": 0,
     }  # fmt: skip
     first, second = events(engine, clinic)
     assert (first.kind, first.occurred_at, first.location, first.visit_type, first.source) == (
@@ -154,7 +155,8 @@ def test_a_discharge_enrolls_by_its_rule_and_the_same_export_again_changes_nothi
         "rejected": 1,
     }
     assert again.events.model_dump() == {
-        "recorded": 0, "corrected": 0, "deleted": 0, "journeys_started": 0, "journeys_restarted": 0
+        "recorded": 0, "corrected": 0, "deleted": 0, "journeys_started": 0, "journeys_restarted": 0,
+        "history": 0,
     }  # fmt: skip
     assert len(events(engine, clinic)) == 2
     assert [j.id for j in journeys(engine, patient.id)] == [journey.id]
@@ -310,3 +312,18 @@ def test_a_fulfilled_visit_is_an_event_its_rule_enrolls_once_and_a_cancellation_
     )
     (journey,) = journeys(engine, patient.id)
     assert (journey.status, journey.end_reason) == (JourneyStatus.ENDED, "event_deleted")
+
+
+def test_a_discharge_long_past_is_history_and_starts_nothing(engine: Engine, tmp_path: Path) -> None:
+    clinic = create_clinic(engine)
+    journey_campaign(engine, clinic, now=NOW - timedelta(days=5))
+    run_import(engine, clinic, [write(tmp_path, "Patient.ndjson", [person("p1")])])
+    grant(engine, patient_by_mrn(engine, clinic, "MRN-p1"))
+    old = stay("e-2016", "p1", datetime(2016, 7, 4, 18, 29, tzinfo=UTC))
+    recent = stay("e-recent", "p1", NOW - timedelta(days=89))
+    summary = run_import(engine, clinic, [write(tmp_path, "Encounter.ndjson", [old, recent])])
+    assert [(n.id, n.reason) for n in summary.skipped] == [
+        ("e-2016", "a discharge on 2016-07-04, over 90 days before this import: history, not recorded")
+    ]
+    assert (summary.events.history, summary.events.recorded, summary.events.journeys_started) == (1, 1, 1)
+    assert [e.occurred_at for e in events(engine, clinic)] == [NOW - timedelta(days=89)]
