@@ -4,6 +4,8 @@ journeys they start through the clinic's rules, corrections, withdrawals, idempo
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from outreach.clinics.models import Clinic
+from outreach.config import Settings
 from outreach.db import session_scope
 from outreach.fhir.importing import import_paths
 from outreach.fhir.schemas import ImportSummary
@@ -23,6 +26,7 @@ from outreach.patients.service import record_consent
 from tests.campaigns.support import launch_now, make_campaign
 from tests.factories import create_clinic
 from tests.journeys.support import SIX_WEEKS, journey_campaign, journeys, texts
+from tests.processes import outreach_env
 
 SAMPLES = Path(__file__).parent / "samples"
 EXPORT = [SAMPLES / "Patient.ndjson", SAMPLES / "Appointment.ndjson", SAMPLES / "Encounter.ndjson"]
@@ -327,3 +331,21 @@ def test_a_discharge_long_past_is_history_and_starts_nothing(engine: Engine, tmp
     ]
     assert (summary.events.history, summary.events.recorded, summary.events.journeys_started) == (1, 1, 1)
     assert [e.occurred_at for e in events(engine, clinic)] == [NOW - timedelta(days=89)]
+
+
+def test_the_command_counts_encounters_in_its_json_summary(settings: Settings, engine: Engine) -> None:
+    clinic = create_clinic(engine)
+    env = outreach_env(
+        database_url=settings.database_url, broker_url="filesystem://", data_dir=settings.data_dir
+    )
+    args = [sys.executable, "-m", "outreach.cli", "fhir", "import", "--clinic", str(clinic.id), "--json"]
+    result = subprocess.run(
+        [*args, *map(str, EXPORT)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 1, result.stderr  # some resources were rejected
+    summary = json.loads(result.stdout)
+    assert summary["counts"]["Encounter"] == {
+        "created": 2, "updated": 0, "unchanged": 0, "skipped": 2, "rejected": 1
+    }  # fmt: skip
+    assert summary["events"]["recorded"] == 2
+    assert {s["id"] for s in summary["skipped"] if s["resource_type"] == "Encounter"} == {"example", "f202"}
