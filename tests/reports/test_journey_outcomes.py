@@ -17,7 +17,7 @@ from outreach.reports.schemas import ReportOut
 from outreach.reports.stats import wilson
 from tests.factories import auth, create_clinic, create_key
 from tests.journeys.support import journey_campaign
-from tests.reports.journey_seed import NOW, discharged, seed
+from tests.reports.journey_seed import NOW, answer, discharged, seed
 
 DECEMBER = {"date_from": date(2026, 12, 1), "date_to": date(2027, 1, 1)}
 
@@ -125,3 +125,20 @@ def test_the_command_prints_the_journeys_as_a_second_table(engine: Engine, setti
     assert rows["Somali"][:2] == ["<11", "<11"]
     assert rows["Spanish"][:2] == ["suppressed", "suppressed"]
     assert rows["All patients"][:5] == ["28", "24", "12", "0", "11"]
+
+
+def test_a_language_whose_journeys_go_unanswered_is_flagged(engine: Engine, settings: Settings) -> None:
+    clinic = create_clinic(engine)
+    campaign = journey_campaign(engine, clinic, now=NOW - timedelta(days=1))
+    spanish = discharged(engine, clinic, 40, "es")
+    english = discharged(engine, clinic, 40, "en")
+    answer(engine, clinic, spanish[:36], 1)  # 90%
+    answer(engine, clinic, english[:12], 1)  # 30%
+    shown = report(engine, settings, clinic, "language", campaign_id=campaign.id).journeys
+    assert shown is not None
+    by_key = {g.key: g for g in shown.groups}
+    assert by_key["en"].flagged == ["journeys_answered"]
+    flag = by_key["en"].rates["journeys_answered"].flag
+    assert flag is not None
+    assert (flag.reference, flag.gap_pp) == ("es", 60.0)
+    assert by_key["es"].flagged == []
