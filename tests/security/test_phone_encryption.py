@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from outreach.sms.simulator import SimulatorGateway
 from tests.conftest import _truncate_all
 from tests.factories import auth, create_clinic, create_key, create_patient
 from tests.inbox.support import CLINIC_PHONE, text_in
+from tests.processes import outreach_env
 
 KEY_A, KEY_B = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 INDEX_A, INDEX_B = secrets.token_urlsafe(40), secrets.token_urlsafe(40)
@@ -210,3 +213,28 @@ def test_a_dump_of_the_database_after_a_day_of_texts_shows_no_patient_number(
     assert "0161" in dump  # and the last four digits are kept in the clear, for search
     for number in [*numbers, STRANGER]:
         assert number[2:] not in dump, number  # nor with its +1, nor typed as digits only
+
+
+def test_outreach_keys_rotate_moves_every_number_to_the_first_keys(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    crypto.use(_keys(settings, KEY_A, INDEX_A))
+    patient = create_patient(engine, create_clinic(engine), phone="+12025550146")
+    env = outreach_env(
+        database_url=settings.database_url, broker_url="filesystem://", data_dir=tmp_path / "var"
+    )
+    env.update(OUTREACH_PHI_KEYS=f"{KEY_B},{KEY_A}", OUTREACH_PHI_INDEX_KEYS=f"{INDEX_B},{INDEX_A}")
+    done = subprocess.run(
+        [sys.executable, "-m", "outreach", "keys", "rotate"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "patient: 1 rows under the newest keys" in done.stdout
+    crypto.use(_keys(settings, KEY_B, INDEX_B))
+    with Session(engine) as session:
+        stored = session.get_one(Patient, patient.id)
+    assert (stored.phone, stored.phone_hash) == ("+12025550146", crypto.active().index("+12025550146"))
