@@ -187,7 +187,7 @@ def writes(decided: Plan) -> list[Write]:
     if decided.thread is None:
         out = [store]
     else:
-        thread = thread_params(decided.thread)
+        thread = thread_params(decided.thread, sealed_phone=store.params["m_from"])
         out = [Write(UPSERT, thread), store, Write(REOPENED, thread)]
     if decided.confirm_visit is not None:
         out.append(Write(CONFIRM_VISIT, confirm_params(decided.confirm_visit)))

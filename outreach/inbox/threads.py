@@ -141,12 +141,13 @@ def thread_key_params(
     return {"t_clinic": clinic_id, "t_party": party(patient_id=patient_id, phone=phone)}
 
 
-def thread_params(touch: ThreadTouch) -> dict[str, Any]:
-    """`UPSERT`'s and `REOPENED`'s parameters for a text a person should read."""
+def thread_params(touch: ThreadTouch, *, sealed_phone: str | None = None) -> dict[str, Any]:
+    """`UPSERT`'s and `REOPENED`'s parameters for a text a person should read (`sealed_phone`: the number
+    already encrypted for the text's own row, so a text costs one encryption)."""
     return {
         "t_id": uuid.uuid4(),
         "t_patient": touch.patient_id,
-        "t_phone": active().encrypt(touch.phone),
+        "t_phone": sealed_phone or active().encrypt(touch.phone),
         "t_language": touch.language,
         "t_kind": touch.triage.kind.value,
         "t_priority": touch.triage.priority.value,
