@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import ColumnElement, Text
+from sqlalchemy import BindParameter, ColumnElement, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -158,6 +158,12 @@ def active() -> Keyring:
     return _active if _active is not None else use(get_settings())
 
 
+def _refuse_values(others: tuple[Any, ...]) -> None:
+    for other in others:
+        if other is not None and (not isinstance(other, ColumnElement) or isinstance(other, BindParameter)):
+            raise TypeError("an encrypted column cannot be compared: compare its blind index instead")
+
+
 class EncryptedText(TypeDecorator[str]):
     """A text column stored as a Fernet token and read back in the clear.
 
@@ -169,15 +175,17 @@ class EncryptedText(TypeDecorator[str]):
     cache_ok = True
 
     class comparator_factory(TypeDecorator.Comparator[str]):
-        """Refuses comparisons."""
+        """Refuses comparisons with values (SQLAlchemy itself compares columns with columns)."""
 
         def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
             """Comparing ciphertexts finds nothing; say so at once."""
-            raise TypeError("an encrypted column cannot be compared: compare its blind index instead")
+            _refuse_values(other)
+            return super().operate(op, *other, **kwargs)
 
         def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
             """As `operate`."""
-            raise TypeError("an encrypted column cannot be compared: compare its blind index instead")
+            _refuse_values((other,))
+            return super().reverse_operate(op, other, **kwargs)
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         """Encrypt on the way in."""
