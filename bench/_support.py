@@ -10,11 +10,32 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from cryptography.fernet import Fernet
 
 from outreach import migrate
 from outreach.db import engine_for
+from outreach.security import crypto
 
 PG_ADMIN_DSN = os.environ.get("OUTREACH_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+# One run's keys for phone numbers: the seeding process and the servers and workers it starts share them.
+os.environ.setdefault("OUTREACH_PHI_KEYS", Fernet.generate_key().decode())
+os.environ.setdefault("OUTREACH_PHI_INDEX_KEYS", Fernet.generate_key().decode())
+
+
+def phi_env() -> dict[str, str]:
+    """The run's phone-number keys, for the environment of a process the bench starts."""
+    return {name: os.environ[name] for name in ("OUTREACH_PHI_KEYS", "OUTREACH_PHI_INDEX_KEYS")}
+
+
+def sealed(phone: str) -> tuple[str, str, str]:
+    """A patient's stored number: (phone_encrypted, phone_hash, phone_last4), for a seed's COPY."""
+    ring = crypto.active()
+    return ring.encrypt(phone), ring.index(phone), crypto.last4(phone)
+
+
+def encrypted(phone: str) -> str:
+    """A number as an encrypted column stores it, for a seed's COPY."""
+    return crypto.active().encrypt(phone)
 
 
 @contextmanager

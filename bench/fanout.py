@@ -26,7 +26,7 @@ import psycopg
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bench._support import peak_rss_mb, psycopg_dsn, temp_database
+from bench._support import peak_rss_mb, psycopg_dsn, sealed, temp_database
 from outreach.campaigns import enrollment, launch, materialize, service
 from outreach.campaigns.schemas import CampaignCreate, EnrollIn
 from outreach.clinics.models import Clinic
@@ -55,10 +55,11 @@ def _seed(dsn: str, clinic_id: uuid.UUID, count: int, now: datetime) -> datetime
     """Patients and one visit each on a 15-minute grid over the coming two weeks, by COPY; the last visit."""
     start = (now + timedelta(days=4)).replace(hour=13, minute=0, second=0, microsecond=0)
     ids = [uuid.uuid4() for _ in range(count)]
-    patient_cols = ("id", "clinic_id", "external_id", "given_name", "family_name", "phone", "language",
-                    "timezone", "consent", "created_at", "updated_at")  # fmt: skip
+    patient_cols = ("id", "clinic_id", "external_id", "given_name", "family_name", "phone_encrypted",
+                    "phone_hash", "phone_last4", "language", "timezone", "consent", "created_at",
+                    "updated_at")  # fmt: skip
     _copy(dsn, "patient", patient_cols, (
-        (pid, clinic_id, f"MRN{i:07d}", NAMES[i % len(NAMES)], "Doe", f"+1202{i:07d}",
+        (pid, clinic_id, f"MRN{i:07d}", NAMES[i % len(NAMES)], "Doe", *sealed(f"+1202{i:07d}"),
          SUPPORTED[i % len(SUPPORTED)], ZONES[i % len(ZONES)], "granted", now, now)
         for i, pid in enumerate(ids)
     ))  # fmt: skip

@@ -38,12 +38,13 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
-from bench._support import CpuMeter, temp_database
+from bench._support import CpuMeter, phi_env, temp_database
 from outreach.db import engine_for, session_scope
 from outreach.inbox.models import InboundMessage
 from outreach.main import create_app
 from outreach.messaging.models import OutboundMessage
 from outreach.models import Clinic, Patient
+from outreach.security.crypto import phone_columns
 from outreach.sms.twilio import sign_request
 
 PATH = "/webhooks/twilio/sms"
@@ -107,7 +108,7 @@ def _seed(url: str, patients: int) -> list[str]:
     with session_scope(engine_for(url)) as session:
         session.add(clinic)
         session.flush()
-        session.execute(insert(Patient), people)
+        session.execute(insert(Patient), [{**p, **phone_columns(p["phone"])} for p in people])
         session.execute(insert(OutboundMessage), texts)
     return [p["phone"] for p in people]
 
@@ -307,8 +308,8 @@ def main(argv: list[str]) -> dict[str, object]:
     with temp_database() as url, TemporaryDirectory() as tmp:
         phones = _seed(url, args.patients)
         env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
-        env.update(OUTREACH_DATABASE_URL=url, OUTREACH_PUBLIC_BASE_URL=PUBLIC, OUTREACH_DATA_DIR=tmp,
-                   OUTREACH_SIMULATOR_AUTH_TOKEN=TOKEN, OUTREACH_AUTO_MIGRATE="false",
+        env.update(**phi_env(), OUTREACH_DATABASE_URL=url, OUTREACH_PUBLIC_BASE_URL=PUBLIC,
+                   OUTREACH_DATA_DIR=tmp, OUTREACH_SIMULATOR_AUTH_TOKEN=TOKEN, OUTREACH_AUTO_MIGRATE="false",
                    # 2,000 numbers texting far faster than people do: still counted, never refused.
                    OUTREACH_RATE_LIMIT_INBOUND_PER_SENDER="1000000/minute")  # fmt: skip
         app = _run("bench.inbound:app", env, args, phones, Path(tmp) / "app.log", args.rate)

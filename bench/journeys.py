@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from sqlmodel import Session
 
-from bench._support import peak_rss_mb, psycopg_dsn, temp_database
+from bench._support import peak_rss_mb, psycopg_dsn, sealed, temp_database
 from bench.fanout import NAMES, ZONES, _copy
 from outreach.campaigns import launch, materialize, service
 from outreach.campaigns.schemas import CampaignCreate
@@ -42,10 +42,10 @@ STEPS = [
 def _seed(dsn: str, clinic_id: uuid.UUID, count: int, now: datetime) -> list[uuid.UUID]:
     """Consenting patients by COPY; their ids."""
     ids = [uuid.uuid4() for _ in range(count)]
-    cols = ("id", "clinic_id", "external_id", "given_name", "family_name", "phone", "language",
-            "timezone", "consent", "created_at", "updated_at")  # fmt: skip
+    cols = ("id", "clinic_id", "external_id", "given_name", "family_name", "phone_encrypted", "phone_hash",
+            "phone_last4", "language", "timezone", "consent", "created_at", "updated_at")  # fmt: skip
     _copy(dsn, "patient", cols, (
-        (pid, clinic_id, f"MRN{i:07d}", NAMES[i % len(NAMES)], "Doe", f"+1202{i:07d}",
+        (pid, clinic_id, f"MRN{i:07d}", NAMES[i % len(NAMES)], "Doe", *sealed(f"+1202{i:07d}"),
          SUPPORTED[i % len(SUPPORTED)], ZONES[i % len(ZONES)], "granted", now, now)
         for i, pid in enumerate(ids)
     ))  # fmt: skip

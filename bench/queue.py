@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from sqlmodel import Session, select
 
-from bench._support import peak_rss_mb, psycopg_dsn, temp_database
+from bench._support import encrypted, peak_rss_mb, psycopg_dsn, sealed, temp_database
 from outreach.auth import mint_key
 from outreach.clinics.models import ApiKey, Role
 from outreach.clinics.service import create_clinic
@@ -64,15 +64,18 @@ def _seed(dsn: str, clinic_id: uuid.UUID, key_id: uuid.UUID, messages: int, now:
     pids = [uuid.uuid4() for _ in range(threads)]
     tids = [uuid.uuid4() for _ in range(threads)]
     with psycopg.connect(dsn) as conn:
-        _copy(conn, "patient", ("id", "clinic_id", "external_id", "given_name", "family_name", "phone",
+        _copy(conn, "patient", ("id", "clinic_id", "external_id", "given_name", "family_name",
+                                "phone_encrypted", "phone_hash", "phone_last4",
                                 "language", "timezone", "consent", "created_at", "updated_at"), (
-            (pid, clinic_id, f"Q{i:08d}", "Ana", "Doe", f"+1{2025550000 + i}", SUPPORTED[i % 20],
+            (pid, clinic_id, f"Q{i:08d}", "Ana", "Doe", *sealed(f"+1{2025550000 + i}"), SUPPORTED[i % 20],
              "America/New_York", "granted", now, now)
             for i, pid in enumerate(pids)
         ))  # fmt: skip
         print(f"seeded {threads} patients", file=sys.stderr)
-        thread_cols = ("id", "clinic_id", "patient_id", "party", "from_phone", "language", "kind", "status",
-                       "priority", "priority_rank", "awaiting_reply", "waiting_since", "opened_at",
+        # One token per number for its thread and texts: encrypting a million texts' numbers is seed time.
+        tokens = [encrypted(f"+1{2025550000 + i}") for i in range(threads)]
+        thread_cols = ("id", "clinic_id", "patient_id", "party", "from_phone_encrypted", "language", "kind",
+                       "status", "priority", "priority_rank", "awaiting_reply", "waiting_since", "opened_at",
                        "last_message_at", "claimed_by", "claimed_at", "resolved_at")  # fmt: skip
 
         def thread_rows() -> Iterator[tuple[Any, ...]]:
@@ -81,21 +84,21 @@ def _seed(dsn: str, clinic_id: uuid.UUID, key_id: uuid.UUID, messages: int, now:
                 since = now - timedelta(minutes=rng.randrange(60 * 24 * 90))
                 claimed = key_id if status == "claimed" else None
                 resolved = since + timedelta(hours=2) if status == "resolved" else None
-                yield (tid, clinic_id, pid, f"p:{pid}", f"+1{2025550000 + i}", SUPPORTED[i % 20], "message",
+                yield (tid, clinic_id, pid, f"p:{pid}", tokens[i], SUPPORTED[i % 20], "message",
                        status, priority, rank, status != "resolved", since, since, since, claimed,
                        since if claimed else None, resolved)  # fmt: skip
 
         _copy(conn, "inbox_thread", thread_cols, thread_rows())
         print(f"seeded {threads} threads", file=sys.stderr)
-        message_cols = ("id", "provider_sid", "clinic_id", "patient_id", "from_phone", "to_phone", "body",
-                        "language", "kind", "priority", "received_at", "thread_id")  # fmt: skip
+        message_cols = ("id", "provider_sid", "clinic_id", "patient_id", "from_phone_encrypted", "to_phone",
+                        "body", "language", "kind", "priority", "received_at", "thread_id")  # fmt: skip
 
         def message_rows() -> Iterator[tuple[Any, ...]]:
             for n in range(messages):
                 i = n % threads
                 if n and n % 200_000 == 0:
                     print(f"  {n} texts", file=sys.stderr)
-                yield (uuid.uuid4(), f"SM{n:032x}", clinic_id, pids[i], f"+1{2025550000 + i}", "+12025550100",
+                yield (uuid.uuid4(), f"SM{n:032x}", clinic_id, pids[i], tokens[i], "+12025550100",
                        "Can I come in earlier tomorrow?", SUPPORTED[i % 20], "message", "normal",
                        now - timedelta(seconds=n), tids[i])  # fmt: skip
 

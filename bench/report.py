@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from sqlmodel import Session
 
-from bench._support import peak_rss_mb, psycopg_dsn, temp_database
+from bench._support import encrypted, peak_rss_mb, psycopg_dsn, sealed, temp_database
 from outreach.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from outreach.clinics.service import create_clinic
 from outreach.config import Settings
@@ -143,7 +143,8 @@ def _seed(dsn: str, clinic_id: uuid.UUID, campaign_id: uuid.UUID, messages: int,
         _copy(
             conn,
             "patient",
-            "id, clinic_id, external_id, given_name, family_name, phone, language, timezone, "
+            "id, clinic_id, external_id, given_name, family_name, phone_encrypted, phone_hash, phone_last4, "
+            "language, timezone, "
             "consent, created_at, updated_at",
             (
                 (
@@ -152,7 +153,7 @@ def _seed(dsn: str, clinic_id: uuid.UUID, campaign_id: uuid.UUID, messages: int,
                     f"R{i:08d}",
                     "Ana",
                     "Doe",
-                    f"+1{2025550000 + i}",
+                    *sealed(f"+1{2025550000 + i}"),
                     TAGS[i % len(TAGS)],
                     "America/New_York",
                     "granted",
@@ -208,6 +209,8 @@ def _seed(dsn: str, clinic_id: uuid.UUID, campaign_id: uuid.UUID, messages: int,
         )
         print(f"seeded {messages} texts", file=sys.stderr)
 
+        sender = encrypted("+12025550000")  # one token for every reply: encrypting each is seed time
+
         def replies() -> Iterator[tuple[Any, ...]]:
             for n, (mid, pid, sent) in enumerate(answered):
                 kind, answer = REPLIES[n % len(REPLIES)]
@@ -217,7 +220,7 @@ def _seed(dsn: str, clinic_id: uuid.UUID, campaign_id: uuid.UUID, messages: int,
                     f"SM{n:032x}",
                     clinic_id,
                     pid,
-                    "+12025550000",
+                    sender,
                     "+12025550100",
                     "1",
                     "en",
@@ -231,7 +234,7 @@ def _seed(dsn: str, clinic_id: uuid.UUID, campaign_id: uuid.UUID, messages: int,
         _copy(
             conn,
             "inbound_message",
-            "id, provider_sid, clinic_id, patient_id, from_phone, to_phone, body, "
+            "id, provider_sid, clinic_id, patient_id, from_phone_encrypted, to_phone, body, "
             "language, kind, answer, priority, received_at, in_reply_to_id",
             replies(),
         )

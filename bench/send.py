@@ -21,11 +21,12 @@ import redis
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
-from bench._support import CpuMeter, process_peak_rss_mb, temp_database
+from bench._support import CpuMeter, phi_env, process_peak_rss_mb, temp_database
 from fakes.twilio import FakeTwilio
 from outreach.db import engine_for, session_scope
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.models import Clinic, Patient
+from outreach.security.crypto import phone_columns
 from outreach.sms.base import OutboundSms
 from outreach.sms.twilio import TwilioGateway
 
@@ -76,7 +77,7 @@ def _seed(url: str, count: int) -> None:
     with session_scope(engine_for(url)) as session:
         session.add(clinic)
         session.flush()
-        session.execute(insert(Patient), people)
+        session.execute(insert(Patient), [{**p, **phone_columns(p["phone"])} for p in people])
         session.execute(insert(OutboundMessage), texts)
 
 
@@ -167,6 +168,7 @@ def main(argv: list[str]) -> dict[str, object]:
 def _worker_env(url: str, fake: FakeTwilio, tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
     env.update(
+        **phi_env(),
         OUTREACH_DATABASE_URL=url,
         OUTREACH_BROKER_URL=REDIS_URL,
         OUTREACH_DATA_DIR=str(tmp),

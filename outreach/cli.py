@@ -22,6 +22,7 @@ from outreach.errors import Invalid
 from outreach.fhir.cli import fhir_app
 from outreach.listening import carry_port, local_url
 from outreach.reports.cli import report_app
+from outreach.security.keys_cli import keys_app
 
 # The server stack, Celery and the importer are imported inside the commands that need them (each marked
 # `noqa: PLC0415`): they are slow imports, and `outreach --help` or `outreach key` should not pay for them.
@@ -31,6 +32,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(fhir_app, name="fhir")
 app.add_typer(report_app, name="report")
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 

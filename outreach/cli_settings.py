@@ -7,6 +7,7 @@ from rich.console import Console
 
 from outreach import devrun
 from outreach.config import ConfigError, Settings, load_settings
+from outreach.security import crypto
 
 err = Console(stderr=True, soft_wrap=True)  # one line per error, whatever the terminal width
 
@@ -15,6 +16,7 @@ def cli_settings(*, migrate: bool = False) -> Settings:
     """Settings that can work, and a reachable database; otherwise one clear line and exit 2."""
     try:
         settings = load_settings()
+        crypto.use(settings)
         devrun.check_database(settings)
         if migrate:
             devrun.migrate(settings)

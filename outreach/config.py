@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     sender_type: Literal["long_code", "toll_free", "short_code"] = "long_code"
     # Fernet keys (comma-separated, newest first) for the subaccount tokens of clinics' senders.
     credentials_key: SecretStr = SecretStr("")
+    # Phone numbers at rest (outreach/security/crypto.py): Fernet keys, and HMAC keys for their blind
+    # index, each comma-separated, newest first; required in production, generated into the data folder
+    # in dev. Rotate with `outreach keys rotate` after putting a new key first.
+    phi_keys: SecretStr = SecretStr("")
+    phi_index_keys: SecretStr = SecretStr("")
     # Whether a STOP to one clinic also stops the same phone at the other clinics of its organisation.
     stop_scope: Literal["clinic", "organisation"] = "clinic"
     sender_rate_per_s: float | None = Field(default=None, ge=1, le=10000)
@@ -141,6 +146,21 @@ class Settings(BaseSettings):
             reason = weak_secret_reason(self.session_secret.get_secret_value())
             if reason:
                 raise ValueError(f"OUTREACH_SESSION_SECRET {reason} (production needs its own strong secret)")
+        return self
+
+    @model_validator(mode="after")
+    def _phi_keys_are_set(self) -> Settings:
+        if self.env != "production":
+            return self
+        if not self.phi_keys.get_secret_value().strip(","):
+            raise ValueError(
+                "OUTREACH_PHI_KEYS must be set in production (Fernet keys, newest first: "
+                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
+            )
+        for key in self.phi_index_keys.get_secret_value().split(",") or [""]:
+            reason = weak_secret_reason(key.strip())
+            if reason:
+                raise ValueError(f"OUTREACH_PHI_INDEX_KEYS: each key {reason} (production needs real keys)")
         return self
 
     @property

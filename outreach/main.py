@@ -34,6 +34,7 @@ from outreach.inbox.receiver import PostgresReceiver, SessionReceiver
 from outreach.observability.logs import RequestIds
 from outreach.redaction import install_access_log_redaction
 from outreach.security import api as security_api
+from outreach.security import crypto
 from outreach.security.limits import install_limits
 from outreach.senders.accounts import AccountTokens
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for the given settings (the process settings by default)."""
     settings = settings or get_settings()
     install_access_log_redaction()
+    crypto.use(settings)  # phone numbers are encrypted and indexed with this deployment's keys
     engine = engine_for(settings.database_url)
 
     @asynccontextmanager

@@ -25,6 +25,13 @@ from outreach.i18n import catalogs
 from outreach.main import create_app
 from outreach.models import metadata
 
+# One keyring for the test process and every outreach process it starts (tests/processes.py passes these
+# on), so rows a test writes are readable by the workers and servers it runs.
+TEST_PHI_KEYS = "3o0MUVxKD9v5u5Bd7ZcQm2C0m8xw4xhw6l2aTGtq0nE="
+TEST_PHI_INDEX_KEYS = "test-index-key-7Gv2kQ9sLx4pW1zR8mN3bT6yH0cJ5fD"
+os.environ.setdefault("OUTREACH_PHI_KEYS", TEST_PHI_KEYS)
+os.environ.setdefault("OUTREACH_PHI_INDEX_KEYS", TEST_PHI_INDEX_KEYS)
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_DSN = os.environ.get("OUTREACH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("OUTREACH_TEST_REDIS", "redis://127.0.0.1:6379/9")

@@ -18,6 +18,7 @@ from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import ConsentStatus, Patient
 from outreach.patients.schemas import ConsentIn, PatientCreate
 from outreach.patients.service import create_patient as _create_patient
+from outreach.security.crypto import phone_columns
 
 _numbers = itertools.count(1)
 
@@ -105,6 +106,6 @@ def seed_due_texts(engine: Engine, clinic: Clinic, *, patients: int, per_patient
         for n in range(per_patient)
     ]
     with session_scope(engine) as session:
-        session.execute(insert(Patient), people)
+        session.execute(insert(Patient), [{**p, **phone_columns(p["phone"])} for p in people])
         session.execute(insert(OutboundMessage), texts)
     return [t["id"] for t in texts]

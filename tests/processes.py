@@ -13,9 +13,12 @@ from pathlib import Path
 
 
 def outreach_env(*, database_url: str, broker_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    """Environment for an outreach process, free of the caller's OUTREACH_* settings."""
+    """Environment for an outreach process, free of the caller's OUTREACH_* settings but for the test
+    keyring of phone numbers (the process reads what the test wrote)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
     env.update(
+        OUTREACH_PHI_KEYS=os.environ["OUTREACH_PHI_KEYS"],
+        OUTREACH_PHI_INDEX_KEYS=os.environ["OUTREACH_PHI_INDEX_KEYS"],
         OUTREACH_DATABASE_URL=database_url,
         OUTREACH_BROKER_URL=broker_url,
         OUTREACH_DATA_DIR=str(data_dir),

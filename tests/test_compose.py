@@ -56,6 +56,8 @@ _GIVEN = {
     "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
     "PUBLIC_BASE_URL": "https://outreach.example.org",
     "SESSION_SECRET": "q8Vt3LwZr0Xy7PbN2cKd5HfJ9sMgA1eU",
+    "PHI_KEYS": "3o0MUVxKD9v5u5Bd7ZcQm2C0m8xw4xhw6l2aTGtq0nE=",
+    "PHI_INDEX_KEYS": "Zk3q9VtLw0r7XyPbN2cKd5HfJ8sMgA1eUo4iRjT6",
 }
 
 

@@ -8,10 +8,11 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from outreach.config import Settings
 from outreach.main import create_app
+from outreach.security.crypto import indexed
 from outreach.sms.models import SimulatedSms
 from tests.conftest import _truncate_all
 from tests.factories import auth, create_clinic, create_key, create_patient
@@ -44,7 +45,9 @@ def _drive(client: TestClient, engine: Engine, *, env: dict[str, str], logs: Pat
     assert final["provider_sid"].startswith("SM")
     assert final["attempts"] == 1
     with Session(engine) as session:
-        received = session.exec(select(SimulatedSms).where(SimulatedSms.to == "+12025550123")).all()
+        received = session.exec(
+            select(SimulatedSms).where(indexed(col(SimulatedSms.to_hash), "+12025550123"))
+        ).all()
     assert [r.body for r in received] == ["Hola Ana, su cita es mañana a las 10:00."]
 
 

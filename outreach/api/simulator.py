@@ -22,6 +22,7 @@ from outreach.config import Settings, webhook_token
 from outreach.inbox.models import InboundMessage
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Patient
+from outreach.security.crypto import indexed
 from outreach.security.simulator_access import SimulatorClinic
 from outreach.sms.base import MAX_BODY_CHARS
 from outreach.sms.models import SimulatedSms
@@ -41,7 +42,7 @@ class PhoneReply(BaseModel):
 
 @router.get("/phones", summary="Texts received and sent by each of the clinic's simulated phones")
 def phones(session: SessionDep, clinic_id: SimulatorClinic) -> dict[str, list[dict[str, Any]]]:
-    numbers = select(Patient.phone).where(Patient.clinic_id == clinic_id)
+    numbers = select(Patient.phone_hash).where(Patient.clinic_id == clinic_id)
     inbox: dict[str, list[dict[str, Any]]] = {}
     # The clinic's own texts, and TwiML answers (which have no outbox row) to its patients' numbers.
     received = (
@@ -50,7 +51,7 @@ def phones(session: SessionDep, clinic_id: SimulatorClinic) -> dict[str, list[di
         .where(
             or_(
                 col(OutboundMessage.clinic_id) == clinic_id,
-                col(OutboundMessage.id).is_(None) & col(SimulatedSms.to).in_(numbers),
+                col(OutboundMessage.id).is_(None) & col(SimulatedSms.to_hash).in_(numbers),
             )
         )
         .order_by(col(SimulatedSms.created_at))
@@ -78,7 +79,7 @@ def reply(
     phone: str, data: PhoneReply, session: SessionDep, settings: SettingsDep, clinic_id: SimulatorClinic
 ) -> dict[str, str | None]:
     patient = session.exec(
-        select(Patient).where(Patient.clinic_id == clinic_id, Patient.phone == phone)
+        select(Patient).where(Patient.clinic_id == clinic_id, indexed(col(Patient.phone_hash), phone))
     ).first()
     clinic = session.get(Clinic, clinic_id) if patient else None
     if patient is None or clinic is None:

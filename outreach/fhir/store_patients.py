@@ -22,6 +22,7 @@ from outreach.fhir.mapping_patient import MappedPatient
 from outreach.fhir.models import FhirLink
 from outreach.fhir.schemas import ImportSummary, ResourceNote
 from outreach.patients.models import ConsentStatus, Patient
+from outreach.security.crypto import EncryptedText, Keyring, active, phone_columns
 
 PATIENT = "Patient"
 # Demographic columns the outcome report reads; stored where the patient table has them.
@@ -186,9 +187,24 @@ def upsert_patients(
             )
         elif link.version_id != m.version_id:
             link_updates.append({"id": link.id, "version_id": m.version_id, "updated_at": now})
-    write(session, Patient, inserts, updates)
+    ring = active()
+    write(
+        session,
+        Patient,
+        [_phone_stored(row, ring, "phone_encrypted") for row in inserts],
+        [_phone_stored(row, ring, "phone") for row in updates],
+    )
     write(session, FhirLink, new_links, link_updates)
     return stored
+
+
+def _phone_stored(row: dict[str, Any], ring: Keyring, key: str) -> dict[str, Any]:
+    """A row with its number under `key` (the column for inserts, the attribute for updates) and the
+    number's blind index and last four digits beside it, computed here for the whole batch."""
+    out = {k: v for k, v in row.items() if k != "phone"}
+    out[key] = row["phone"]
+    out.update(phone_columns(row["phone"], keyring=ring))
+    return out
 
 
 def _note(m: MappedPatient) -> ResourceNote:
@@ -230,10 +246,16 @@ def write(session: Session, model: Any, inserts: list[dict[str, Any]], updates: 
 
 
 def _copy(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """COPY rows into a table on the session's own connection and transaction (values are already typed)."""
+    """COPY rows into a table on the session's own connection and transaction (values are already typed;
+    encrypted columns are encrypted here, as an INSERT's parameters would be)."""
     columns = list(rows[0])
     raw = session.connection().connection.driver_connection
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    sealed = [c for c in columns if isinstance(table.c[c].type, EncryptedText)]
+    ring = active()
     with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in rows:
-            copy.write_row([row[c] for c in columns])
+            values = dict(row)
+            for name in sealed:
+                values[name] = ring.encrypt(values[name]) if values[name] is not None else None
+            copy.write_row([values[c] for c in columns])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Uuid, and_, bindparam, insert, literal, update
+from sqlalchemy import String, Text, Uuid, and_, bindparam, insert, literal, update
 from sqlalchemy import select as core_select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.base import Executable
@@ -27,6 +27,7 @@ from outreach.inbox.models import InboundMessage
 from outreach.inbox.threads import REOPENED, THREAD_ID, UPSERT, thread_key_params, thread_params
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, AppointmentStatus, Patient
+from outreach.security.crypto import active
 from outreach.senders.ownership import owns_number
 
 # The newest text we sent the patient: the one a reply most likely answers (ties broken by id).
@@ -55,7 +56,9 @@ _NEXT_VISIT = (
     .correlate(Patient)
     .scalar_subquery()
 )
-_FROM = bindparam("from_phone", type_=String)
+# The sender's number by its blind index: under the newest index key, or the previous one until a
+# rotation has rewritten every row (the same value twice when there is one key). One indexed lookup.
+_FROM = (bindparam("from_hash", type_=String), bindparam("from_hash_before", type_=String))
 # Everything `plan` needs, in one round trip; each column is labelled with the `Sender` field it fills.
 _SENDER_COLUMNS: list[Label[Any]] = [
     col(Clinic.id).label("clinic_id"),
@@ -80,7 +83,7 @@ _SENDER_COLUMNS: list[Label[Any]] = [
 ]
 LOOKUP = (
     core_select(*_SENDER_COLUMNS)
-    .outerjoin(Patient, and_(col(Patient.clinic_id) == Clinic.id, col(Patient.phone) == _FROM))
+    .outerjoin(Patient, and_(col(Patient.clinic_id) == Clinic.id, col(Patient.phone_hash).in_(_FROM)))
     .outerjoin(OutboundMessage, col(OutboundMessage.id) == _NEWEST_SENT)
     .outerjoin(Appointment, col(Appointment.id) == _NEXT_VISIT)
     .where(owns_number())
@@ -92,7 +95,7 @@ STORE = insert(InboundMessage).values(
     provider_sid=bindparam("m_sid"),
     clinic_id=bindparam("m_clinic", type_=Uuid()),
     patient_id=bindparam("m_patient", type_=Uuid()),
-    from_phone=bindparam("m_from"),
+    from_phone=bindparam("m_from", type_=Text),  # encrypted by `store_params` (both paths bind it raw)
     to_phone=bindparam("m_to"),
     body=bindparam("m_body"),
     language=bindparam("m_language"),
@@ -129,9 +132,11 @@ class Write:
 
 def lookup_params(sms: IncomingSms, now: datetime) -> dict[str, Any]:
     """`LOOKUP`'s parameters for a text."""
+    newest, before = active().lookups(sms.from_phone)
     return {
         "to_phone": sms.to_phone,
-        "from_phone": sms.from_phone,
+        "from_hash": newest,
+        "from_hash_before": before,
         "now": now,
         "account": sms.account,
         "messaging_service_sid": sms.messaging_service_sid,
@@ -152,7 +157,7 @@ def store_params(text: StoredText, reply: str | None = None) -> dict[str, Any]:
         "m_sid": text.sms.sid,
         "m_clinic": text.clinic_id,
         "m_patient": text.patient_id,
-        "m_from": text.sms.from_phone,
+        "m_from": active().encrypt(text.sms.from_phone),
         "m_to": text.sms.to_phone,
         "m_body": text.sms.body,
         "m_language": text.language,
@@ -182,7 +187,7 @@ def writes(decided: Plan) -> list[Write]:
     if decided.thread is None:
         out = [store]
     else:
-        thread = thread_params(decided.thread)
+        thread = thread_params(decided.thread, sealed_phone=store.params["m_from"])
         out = [Write(UPSERT, thread), store, Write(REOPENED, thread)]
     if decided.confirm_visit is not None:
         out.append(Write(CONFIRM_VISIT, confirm_params(decided.confirm_visit)))

@@ -10,6 +10,7 @@ from sqlalchemy import Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from outreach.db import UTCDateTime, new_id, time_ordered_id, utcnow
+from outreach.security.crypto import EncryptedText
 
 
 class InboundKind(StrEnum):
@@ -75,8 +76,9 @@ class InboundMessage(SQLModel, table=True):
     provider_sid: str = Field(max_length=64, unique=True)
     clinic_id: uuid.UUID | None = Field(default=None, foreign_key="clinic.id")
     patient_id: uuid.UUID | None = Field(default=None, foreign_key="patient.id", index=True)
-    from_phone: str = Field(max_length=32)
-    to_phone: str = Field(max_length=32)
+    # Encrypted (column `from_phone_encrypted`); found through its patient or thread, never by number.
+    from_phone: str = Field(sa_column=Column("from_phone_encrypted", EncryptedText(), nullable=False))
+    to_phone: str = Field(max_length=32)  # the clinic's own number
     body: str = Field(sa_column=Column(Text(), nullable=False))
     language: str = Field(max_length=35)
     kind: InboundKind = Field(sa_type=String(16))
@@ -125,8 +127,9 @@ class Thread(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     clinic_id: uuid.UUID = Field(foreign_key="clinic.id")
     patient_id: uuid.UUID | None = Field(default=None, foreign_key="patient.id", index=True)
-    party: str = Field(max_length=48)  # "p:<patient id>" or "n:<phone>" for a number no patient has
-    from_phone: str = Field(max_length=32)
+    # "p:<patient id>", or "n:<blind index of the number>" for a number no patient has (inbox/threads.py)
+    party: str = Field(max_length=48)
+    from_phone: str = Field(sa_column=Column("from_phone_encrypted", EncryptedText(), nullable=False))
     language: str = Field(max_length=35)
     kind: InboundKind = Field(sa_type=String(16))
     status: ThreadStatus = Field(default=ThreadStatus.OPEN, sa_type=String(10))

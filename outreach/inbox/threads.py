@@ -15,13 +15,28 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Table, Uuid, bindparam, case, func, insert, literal, not_, null, or_, select, true
+from sqlalchemy import (
+    Table,
+    Text,
+    Uuid,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from outreach.db import UTCDateTime, time_ordered_id
 from outreach.inbox.inbound_plan import ThreadTouch
 from outreach.inbox.models import PRIORITY_RANK, Thread, ThreadEvent, ThreadStatus
+from outreach.security.crypto import active
 
 _thread: Table = Thread.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 _event: Table = ThreadEvent.__table__  # type: ignore[attr-defined]
@@ -29,8 +44,8 @@ _NOW = bindparam("now", type_=UTCDateTime())
 
 
 def party(*, patient_id: uuid.UUID | None, phone: str) -> str:
-    """Who a thread is with: the patient, or the number when no patient has it."""
-    return f"p:{patient_id}" if patient_id else f"n:{phone}"
+    """Who a thread is with: the patient, or the number (by its blind index) when no patient has it."""
+    return f"p:{patient_id}" if patient_id else f"n:{active().index(phone)}"
 
 
 def _upsert(dialect_insert: Any) -> Insert:
@@ -39,7 +54,7 @@ def _upsert(dialect_insert: Any) -> Insert:
         clinic_id=bindparam("t_clinic", type_=Uuid()),
         patient_id=bindparam("t_patient", type_=Uuid()),
         party=bindparam("t_party"),
-        from_phone=bindparam("t_phone"),
+        from_phone_encrypted=bindparam("t_phone", type_=Text),  # encrypted by `thread_params`
         language=bindparam("t_language"),
         kind=bindparam("t_kind"),
         status=literal(ThreadStatus.OPEN.value),
@@ -126,12 +141,13 @@ def thread_key_params(
     return {"t_clinic": clinic_id, "t_party": party(patient_id=patient_id, phone=phone)}
 
 
-def thread_params(touch: ThreadTouch) -> dict[str, Any]:
-    """`UPSERT`'s and `REOPENED`'s parameters for a text a person should read."""
+def thread_params(touch: ThreadTouch, *, sealed_phone: str | None = None) -> dict[str, Any]:
+    """`UPSERT`'s and `REOPENED`'s parameters for a text a person should read (`sealed_phone`: the number
+    already encrypted for the text's own row, so a text costs one encryption)."""
     return {
         "t_id": uuid.uuid4(),
         "t_patient": touch.patient_id,
-        "t_phone": touch.phone,
+        "t_phone": sealed_phone or active().encrypt(touch.phone),
         "t_language": touch.language,
         "t_kind": touch.triage.kind.value,
         "t_priority": touch.triage.priority.value,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Column, Date, Index, String, UniqueConstraint, text
+from sqlalchemy import Column, Date, Index, String, UniqueConstraint, event, text
 from sqlmodel import Field, SQLModel
 
 from outreach.db import UTCDateTime, new_id, utcnow
+from outreach.security.crypto import HASH_CHARS, EncryptedText, phone_columns
 
 _UPCOMING = text("status <> 'cancelled'")
 
@@ -40,7 +42,12 @@ class Patient(SQLModel, table=True):
     external_id: str = Field(max_length=64)
     given_name: str = Field(default="", max_length=80)
     family_name: str = Field(default="", max_length=80)
-    phone: str = Field(max_length=20, index=True)
+    # Stored encrypted (column `phone_encrypted`), read in the clear; found by `phone_hash`, its blind
+    # index, and searched by `phone_last4` (outreach/security/crypto.py). Both are set on every write.
+    phone: str = Field(sa_column=Column("phone_encrypted", EncryptedText(), nullable=False))
+    # No column defaults: a bulk writer that forgets them fails instead of storing an unfindable number.
+    phone_hash: str = Field(default="", sa_column=Column(String(HASH_CHARS), nullable=False, index=True))
+    phone_last4: str = Field(default="", sa_column=Column(String(4), nullable=False))
     language: str = Field(default="en", max_length=35)
     timezone: str = Field(max_length=64)
     consent: ConsentStatus = Field(default=ConsentStatus.UNKNOWN, sa_type=String(16))
@@ -54,6 +61,14 @@ class Patient(SQLModel, table=True):
     interpreter_needed: bool | None = Field(default=None, repr=False)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+@event.listens_for(Patient, "before_insert")
+@event.listens_for(Patient, "before_update")
+def _index_phone(_mapper: Any, _connection: Any, patient: Patient) -> None:
+    """A patient written through the ORM gets the index columns of its number (bulk writers add them)."""
+    columns = phone_columns(patient.phone)
+    patient.phone_hash, patient.phone_last4 = columns["phone_hash"], columns["phone_last4"]
 
 
 class ConsentEvent(SQLModel, table=True):

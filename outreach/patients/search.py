@@ -1,8 +1,9 @@
 """Finding a patient the way a front desk does: by name, by the clinic's id (MRN), or by the last digits
 of a phone number ("the one ending 0107").
 
-The phone match goes through `phone_digits_match` alone, so when phone numbers are stored encrypted the
-one function changes (to a column of the last four digits) and every search keeps working.
+Phone numbers are stored encrypted; only their last four digits are kept in the clear (`phone_last4`),
+so the phone match goes through `phone_digits_match` alone: three digits match the numbers ending with
+them, four or more match on their last four ("555-0307" finds the numbers ending 0307).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ def phone_digits(query: str) -> str | None:
 
 
 def phone_digits_match(digits: str) -> ColumnElement[bool]:
-    """Patients whose phone number ends with these digits."""
-    return col(Patient.phone).endswith(digits, autoescape=True)
+    """Patients whose phone number ends with these digits (with the last four of them, for longer ones)."""
+    if len(digits) >= 4:
+        return col(Patient.phone_last4) == digits[-4:]
+    return col(Patient.phone_last4).endswith(digits, autoescape=True)
 
 
 def _like(text: str) -> str:

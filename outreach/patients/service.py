@@ -17,6 +17,7 @@ from outreach.patients.attributes import ATTRIBUTES, stored_race
 from outreach.patients.models import Appointment, AppointmentStatus, ConsentEvent, ConsentStatus, Patient
 from outreach.patients.schemas import PatientCreate, PatientUpdate
 from outreach.patients.validation import FieldError, normalize_phone, validate_timezone
+from outreach.security.crypto import indexed
 from outreach.tenancy import get_owned
 
 
@@ -55,7 +56,9 @@ def _refuse_shared_phone(
 ) -> None:
     """One number, one patient per clinic: a reply is routed by the number it comes from, so a second
     patient on the same number would read the first one's texts and answer for them."""
-    query = select(Patient.external_id).where(Patient.clinic_id == clinic_id, Patient.phone == phone)
+    query = select(Patient.external_id).where(
+        Patient.clinic_id == clinic_id, indexed(col(Patient.phone_hash), phone)
+    )
     if patient_id is not None:
         query = query.where(Patient.id != patient_id)
     owner = session.exec(query).first()

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from outreach.clinics.models import Clinic
 from outreach.patients.models import ConsentStatus, Patient
 from outreach.patients.service import opt_out
+from outreach.security.crypto import indexed
 
 
 def stop_across_organisation(*, session: Session, patient: Patient, scope: str, now: datetime) -> int:
@@ -29,7 +30,7 @@ def stop_across_organisation(*, session: Session, patient: Patient, scope: str, 
     )
     others = session.exec(
         select(Patient).where(
-            col(Patient.phone) == patient.phone,
+            indexed(col(Patient.phone_hash), patient.phone),
             col(Patient.clinic_id).in_(siblings),
             col(Patient.consent) != ConsentStatus.REVOKED,
         )

@@ -55,21 +55,26 @@ def phones(*, session: Session, clinic_id: uuid.UUID, limit: int = 50, texts_eac
     patients = session.exec(
         select(Patient).where(Patient.clinic_id == clinic_id).order_by(col(Patient.external_id)).limit(limit)
     ).all()
-    by_phone = {p.phone: Phone(patient=p) for p in patients}
-    numbers = list(by_phone)
+    # Numbers are stored encrypted: a simulated text is found by its number's blind index, a reply by
+    # the patient it came from.
+    by_hash = {p.phone_hash: Phone(patient=p) for p in patients}
+    by_patient = {p.id: by_hash[p.phone_hash] for p in patients}
     for sms in session.exec(
-        select(SimulatedSms).where(col(SimulatedSms.to).in_(numbers)).order_by(col(SimulatedSms.created_at))
+        select(SimulatedSms)
+        .where(col(SimulatedSms.to_hash).in_(list(by_hash)))
+        .order_by(col(SimulatedSms.created_at))
     ):
-        by_phone[sms.to].texts.append(PhoneText("received", sms.body, sms.created_at))
+        by_hash[sms.to_hash].texts.append(PhoneText("received", sms.body, sms.created_at))
     for sent in session.exec(
         select(InboundMessage).where(
-            InboundMessage.clinic_id == clinic_id, col(InboundMessage.from_phone).in_(numbers)
+            InboundMessage.clinic_id == clinic_id, col(InboundMessage.patient_id).in_(list(by_patient))
         )
     ):
-        by_phone[sent.from_phone].texts.append(PhoneText("sent", sent.body, sent.received_at, sent.kind))
-    for phone in by_phone.values():
+        owner = by_patient[sent.patient_id]  # type: ignore[index]  # the query asked for these patients
+        owner.texts.append(PhoneText("sent", sent.body, sent.received_at, sent.kind))
+    for phone in by_hash.values():
         phone.texts = sorted(phone.texts, key=lambda t: t.at)[-texts_each:]
-    return list(by_phone.values())
+    return list(by_hash.values())
 
 
 def sign_webhook(*, settings: Settings, url: str, params: dict[str, str]) -> str:

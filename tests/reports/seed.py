@@ -17,6 +17,7 @@ from outreach.db import session_scope
 from outreach.inbox.models import InboundMessage
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, Patient
+from outreach.security.crypto import phone_columns
 
 SENT_AT = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 _n = itertools.count(1)
@@ -36,7 +37,7 @@ def patients(engine: Engine, clinic: Clinic, count: int, *, language: str, **fie
             }
         )  # fmt: skip
     with session_scope(engine) as session:
-        session.execute(insert(Patient), rows)
+        session.execute(insert(Patient), [{**r, **phone_columns(r["phone"])} for r in rows])
     return [r["id"] for r in rows]
 
 
