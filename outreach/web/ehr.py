@@ -26,6 +26,14 @@ DONE_SHOWN = 50
 OPEN_SHOWN = 200  # every write-back still open is listed (up to this many), however old
 OPEN = ("pending", "failed", "given_up")
 _OUTCOMES = ("created", "updated", "unchanged", "skipped", "rejected")
+_EVENT_WORDS = (  # (count, noun, what happened)
+    ("recorded", "event", "recorded"),
+    ("corrected", "event", "corrected"),
+    ("deleted", "event", "withdrawn"),
+    ("journeys_started", "journey", "started"),
+    ("journeys_restarted", "journey", "restarted"),
+    ("history", "event", "too old to start a journey"),
+)
 KINDS = {
     "confirm": "Confirmed by text (patient accepted)",
     "cancel_task": "Cancel request (Task for the front desk)",
@@ -55,6 +63,11 @@ def run_view(run: FhirSyncRun) -> RunView:
     lines = []
     for kind, counts in sorted(run.counts.items()):
         if not isinstance(counts, dict):
+            continue
+        if kind == "events":  # patient events for journeys: said only when there were some
+            said = [f"{plural(int(counts[k]), n)} {what}" for k, n, what in _EVENT_WORDS if counts.get(k)]
+            if said:
+                lines.append(", ".join(said))
             continue
         said = [f"{counts[o]} {o}" for o in _OUTCOMES if counts.get(o)]
         lines.append(f"{kind}: {', '.join(said) or 'nothing'}")
