@@ -9,6 +9,7 @@ Figures are defined in `outreach/reports/figures.py`; this module only counts th
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -26,6 +27,9 @@ from outreach.reports.figures import FAILURE_GROUPS, FAILURE_OTHER
 from outreach.reports.groups import NO_TEXT, PER_TEXT, Languages, as_text, key_expression
 
 REPORT_WORK_MEM = "64MB"
+# A condition on a patient-id column: restricts the per-text and per-patient levels to some patients
+# (the stored summary's refresh recomputes only the patients whose texts or replies changed).
+PatientFilter = Callable[[Any], ColumnElement[bool]]
 HANDED_TO_CARRIER = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.FAILED, MessageStatus.UNKNOWN)
 
 
@@ -66,7 +70,7 @@ def within_days(later: Any, earlier: Any, days: int, dialect: str) -> ColumnElem
 REPLY_KINDS = ("any", "confirm", "cancel", "optout", "a1", "a2", "a3")
 
 
-def replies_subquery(scope: Scope) -> Subquery:
+def replies_subquery(scope: Scope, among: PatientFilter | None = None) -> Subquery:
     """Per text the clinic's patients answered: when the first reply of each kind came.
 
     Read from the inbound texts alone (an answer names the text it answers); the reply window is applied
@@ -78,6 +82,10 @@ def replies_subquery(scope: Scope) -> Subquery:
         return func.min(i.received_at if condition is None else case((condition, i.received_at)))
 
     checkin = i.kind == InboundKind.CHECKIN_ANSWER.value
+    where = [i.clinic_id == scope.clinic_id, i.in_reply_to_id.is_not(None)]
+    if among is not None:
+        o = OutboundMessage.__table__.c  # type: ignore[attr-defined]
+        where.append(i.in_reply_to_id.in_(select(o.id).where(scope.texts(o), among(o.patient_id))))
     return (
         select(
             i.in_reply_to_id.label("message_id"),
@@ -87,7 +95,7 @@ def replies_subquery(scope: Scope) -> Subquery:
             first(i.kind == InboundKind.OPTOUT.value).label("first_optout"),
             *(first(and_(checkin, i.answer == n)).label(f"first_a{n}") for n in (1, 2, 3)),
         )
-        .where(i.clinic_id == scope.clinic_id, i.in_reply_to_id.is_not(None))
+        .where(*where)
         .group_by(i.in_reply_to_id)
         .subquery("replies")
     )
@@ -103,10 +111,18 @@ def _failure_group(code: Any) -> ColumnElement[str]:
     return case(*whens, else_=FAILURE_OTHER)
 
 
-def per_text(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Subquery:
+def per_text(
+    scope: Scope,
+    *,
+    by: str,
+    languages: Languages,
+    today: date,
+    dialect: str,
+    among: PatientFilter | None = None,
+) -> Subquery:
     """One row per text of the scope: its flags (0/1) and segments, each reply window compared once."""
     o = col
-    r = replies_subquery(scope)
+    r = replies_subquery(scope, among)
 
     status = o(OutboundMessage.status)
     sent = status.in_([s.value for s in HANDED_TO_CARRIER])
@@ -137,6 +153,8 @@ def per_text(scope: Scope, *, by: str, languages: Languages, today: date, dialec
         .outerjoin(r, r.c.message_id == o(OutboundMessage.id))
         .where(scope.texts(OutboundMessage.__table__.c))  # type: ignore[attr-defined]
     )
+    if among is not None:
+        query = query.where(among(o(OutboundMessage.patient_id)))
     if dialect == "postgresql":
         # Kept a level of its own: pulled up into the grouping above, each flag (and its reply window)
         # would be computed again in every aggregate that reads it.
@@ -144,9 +162,17 @@ def per_text(scope: Scope, *, by: str, languages: Languages, today: date, dialec
     return query.subquery("per_text")
 
 
-def per_patient(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Subquery:
+def per_patient(
+    scope: Scope,
+    *,
+    by: str,
+    languages: Languages,
+    today: date,
+    dialect: str,
+    among: PatientFilter | None = None,
+) -> Subquery:
     """Flags and sums per patient (and per text group when `by` belongs to texts)."""
-    t = per_text(scope, by=by, languages=languages, today=today, dialect=dialect)
+    t = per_text(scope, by=by, languages=languages, today=today, dialect=dialect, among=among)
     keys: list[ColumnElement[Any]] = [t.c.patient_id]
     if by in PER_TEXT:
         keys.append(t.c.text_key)
@@ -167,9 +193,22 @@ def per_patient(scope: Scope, *, by: str, languages: Languages, today: date, dia
     return select(*keys, *columns).group_by(*keys).subquery("per_patient")
 
 
-def funnel_query(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Select[Any]:
-    """One row per group: the group key, then every count of `figures.COUNTS` by name."""
-    t = per_patient(scope, by=by, languages=languages, today=today, dialect=dialect)
+def funnel_query(
+    scope: Scope,
+    *,
+    by: str,
+    languages: Languages,
+    today: date,
+    dialect: str,
+    patient_rows: Subquery | None = None,
+) -> Select[Any]:
+    """One row per group: the group key, then every count of `figures.COUNTS` by name.
+
+    `patient_rows` are the per-patient rows to group (the stored summary's); default: computed live.
+    """
+    t = patient_rows
+    if t is None:
+        t = per_patient(scope, by=by, languages=languages, today=today, dialect=dialect)
     if by in PER_TEXT:
         key: ColumnElement[Any] = func.coalesce(t.c.text_key, NO_TEXT)
     else:
@@ -227,18 +266,31 @@ def funnel_query(scope: Scope, *, by: str, languages: Languages, today: date, di
     return base.group_by(literal_column("group_key")).order_by(literal_column("group_key"))
 
 
-def count_groups(
-    *, session: Session, scope: Scope, by: str, languages: Languages, today: date
-) -> dict[str, dict[str, int]]:
-    """Every group's counts, by group key."""
-    dialect = session.get_bind().dialect.name
-    query = funnel_query(scope, by=by, languages=languages, today=today, dialect=dialect)
+def tune_for_report(session: Session) -> None:
+    """PostgreSQL settings for one report-sized statement, for this transaction only."""
     conn = session.connection()
-    if dialect == "postgresql":
+    if conn.dialect.name == "postgresql":
         # One aggregate row per patient with ~30 figures: at the default 4 MB PostgreSQL sorts them on
         # disk instead of hashing in memory. For this transaction only.
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         # Compiling this many expressions to machine code costs more than it saves on one run.
         conn.exec_driver_sql("SET LOCAL jit = off")
-    rows = conn.execute(query).mappings().all()
+
+
+def count_groups(
+    *,
+    session: Session,
+    scope: Scope,
+    by: str,
+    languages: Languages,
+    today: date,
+    patient_rows: Subquery | None = None,
+) -> dict[str, dict[str, int]]:
+    """Every group's counts, by group key (from `patient_rows` when given, else live)."""
+    dialect = session.get_bind().dialect.name
+    query = funnel_query(
+        scope, by=by, languages=languages, today=today, dialect=dialect, patient_rows=patient_rows
+    )
+    tune_for_report(session)
+    rows = session.connection().execute(query).mappings().all()
     return {str(row["group_key"]): {k: int(v) for k, v in row.items() if k != "group_key"} for row in rows}

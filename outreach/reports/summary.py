@@ -1,0 +1,202 @@
+"""The stored per-patient summary of a campaign's outcome report, refreshed from the record.
+
+A campaign's report groups per-patient rows (level 3 of `queries.py`) by a dimension. For a large
+campaign those rows cost seconds to compute from every text and reply, so they are stored in
+`report_patient_summary` by an INSERT ... SELECT of the very statement the live report runs
+(`queries.per_patient`), and the report groups the stored rows instead (`summary_read.py`).
+
+Kept fresh from the record, never by counting up: a refresh recomputes the patients whose texts changed
+(the outbox's `updated_at`, indexed by campaign) or got a reply (the inbound `received_at`) since the last
+refresh, less `OVERLAP` (a transaction that stamped its rows before the last refresh may have committed
+after it), and patients whose language changed; it deletes and re-inserts their rows in one transaction.
+A refresh holds the campaign's state row locked, so two refreshes of a campaign never overlap.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ARRAY, Uuid, any_, bindparam, delete, func, insert, literal, literal_column, select
+from sqlalchemy import union as sql_union
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col
+from sqlmodel import select as select_one
+
+from outreach.inbox.models import InboundMessage
+from outreach.messaging.models import OutboundMessage
+from outreach.patients.models import Patient
+from outreach.reports.groups import PER_TEXT, clinic_languages, clinic_of
+from outreach.reports.models import ReportPatientSummary, ReportSummaryState
+from outreach.reports.queries import PatientFilter, Scope, per_patient, tune_for_report
+
+# Stored groupings: '' is one row per patient (every dimension that belongs to patients); the dimensions
+# that belong to texts have rows per patient and text group.
+GROUPINGS: tuple[str, ...] = ("", *sorted(PER_TEXT))
+OVERLAP = timedelta(minutes=15)
+# A refresh that would recompute more patients than this share of the campaign rebuilds it whole.
+FULL_SHARE = 0.5
+
+
+def grouping_of(by: str) -> str:
+    """The stored grouping a report by `by` reads."""
+    return by if by in PER_TEXT else ""
+
+
+def among(session: Session, ids: Sequence[uuid.UUID]) -> PatientFilter:
+    """`column` is one of `ids`: one parameter however many (an array on PostgreSQL, JSON on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        values: Any = bindparam("patients", list(ids), type_=ARRAY(Uuid()))
+        return lambda column: column == any_(values)
+    packed: Any = bindparam("patients", json.dumps([i.hex for i in ids]))
+    listed: Any = select(literal_column("value")).select_from(func.json_each(packed))
+    return lambda column: column.in_(listed)
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """What a refresh did: how many patients it recomputed, whether it rebuilt the whole campaign."""
+
+    campaign_id: uuid.UUID
+    patients: int
+    full: bool
+    computed_at: datetime
+
+
+def state_of(session: Session, campaign_id: uuid.UUID) -> ReportSummaryState | None:
+    """The campaign's summary state (None: never built)."""
+    return session.get(ReportSummaryState, campaign_id)
+
+
+def _lock_state(
+    session: Session, *, clinic_id: uuid.UUID, campaign_id: uuid.UUID, reply_days: int
+) -> ReportSummaryState | None:
+    """The state row, created if missing and locked for this transaction; None when a refresh holds it."""
+    dialect = session.get_bind().dialect.name
+    upsert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    # On SQLite this write also takes the database's write lock: another refresh waits behind it.
+    session.execute(
+        upsert(ReportSummaryState)
+        .values(campaign_id=campaign_id, clinic_id=clinic_id, reply_days=reply_days, patients=0)
+        .on_conflict_do_nothing(index_elements=["campaign_id"])
+    )
+    return session.exec(
+        select_one(ReportSummaryState)
+        .where(col(ReportSummaryState.campaign_id) == campaign_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def changed_patients(
+    session: Session,
+    *,
+    clinic_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    since: datetime,
+    languages: bool = True,
+    limit: int | None = None,
+) -> list[uuid.UUID]:
+    """Patients of the campaign whose texts changed or got a reply at or after `since` (and, with
+    `languages`, whose language is no longer the one their stored rows were computed with)."""
+    o, i = OutboundMessage.__table__.c, InboundMessage.__table__.c  # type: ignore[attr-defined]
+    s, p = ReportPatientSummary.__table__.c, Patient.__table__.c  # type: ignore[attr-defined]
+    texts = select(o.patient_id).where(o.campaign_id == campaign_id, o.updated_at >= since)
+    replied = (
+        select(o.patient_id)
+        .select_from(InboundMessage.__table__)  # type: ignore[attr-defined]
+        .join(OutboundMessage.__table__, o.id == i.in_reply_to_id)  # type: ignore[attr-defined]
+        .where(i.clinic_id == clinic_id, i.received_at >= since, o.campaign_id == campaign_id)
+    )
+    parts = [texts, replied]
+    if languages:
+        moved = (
+            select(s.patient_id)
+            .join(Patient.__table__, p.id == s.patient_id)  # type: ignore[attr-defined]
+            .where(s.campaign_id == campaign_id, s.grouping == "", s.patient_language != p.language)
+        )
+        parts.append(moved)
+    query: Any = sql_union(*parts)
+    if limit is not None:
+        query = select(query.subquery().c[0]).limit(limit)
+    return [uuid.UUID(str(row[0])) for row in session.execute(query)]
+
+
+def _insert_rows(
+    session: Session, *, scope: Scope, grouping: str, now: datetime, among_patients: PatientFilter | None
+) -> None:
+    """INSERT ... SELECT the live per-patient rows of one grouping (of some patients, or all)."""
+    clinic = clinic_of(session, scope.clinic_id)
+    languages = clinic_languages(session=session, clinic=clinic)
+    dialect = session.get_bind().dialect.name
+    by = grouping or "language"
+    t = per_patient(
+        scope, by=by, languages=languages, today=now.date(), dialect=dialect, among=among_patients
+    )
+    s = ReportPatientSummary.__table__.c  # type: ignore[attr-defined]
+    measured = [c.name for c in t.c if c.name not in ("patient_id", "text_key")]
+    fixed: dict[str, Any] = {
+        "campaign_id": literal(scope.campaign_id, Uuid()),
+        "grouping": literal(grouping),
+        "clinic_id": literal(scope.clinic_id, Uuid()),
+        "reply_days": literal(scope.reply_days),
+        "computed_at": literal(now, s.computed_at.type),
+        "text_key": t.c.text_key if grouping else literal(""),
+        "patient_language": col(Patient.language),
+    }
+    source = select(
+        t.c.patient_id, *fixed.values(), *(t.c[name] for name in measured)
+    ).join(Patient, col(Patient.id) == t.c.patient_id)  # fmt: skip
+    targets = [s.patient_id, *(s[name] for name in fixed), *(s[name] for name in measured)]
+    session.execute(insert(ReportPatientSummary).from_select(targets, source))
+
+
+def refresh(
+    *,
+    session: Session,
+    clinic_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    reply_days: int,
+    now: datetime,
+    full: bool = False,
+) -> Refreshed | None:
+    """Recompute the campaign's stored rows that changed since its last refresh (all of them when `full`,
+    when never built, or built with another reply window); None when another refresh holds it."""
+    state = _lock_state(session, clinic_id=clinic_id, campaign_id=campaign_id, reply_days=reply_days)
+    if state is None:
+        return None
+    full = full or state.computed_at is None or state.reply_days != reply_days
+    ids: list[uuid.UUID] = []
+    if not full:
+        assert state.computed_at is not None
+        since = state.computed_at - OVERLAP
+        ids = changed_patients(session, clinic_id=clinic_id, campaign_id=campaign_id, since=since)
+        full = len(ids) > max(1000, state.patients * FULL_SHARE)
+    tune_for_report(session)
+    scope = Scope(clinic_id=clinic_id, campaign_id=campaign_id, reply_days=reply_days)
+    rows = ReportPatientSummary.__table__.c  # type: ignore[attr-defined]
+    gone = delete(ReportPatientSummary).where(rows.campaign_id == campaign_id)
+    if full:
+        session.execute(gone)
+        for grouping in GROUPINGS:
+            _insert_rows(session, scope=scope, grouping=grouping, now=now, among_patients=None)
+    elif ids:
+        chosen = among(session, ids)
+        session.execute(gone.where(chosen(rows.patient_id)))
+        for grouping in GROUPINGS:
+            _insert_rows(session, scope=scope, grouping=grouping, now=now, among_patients=chosen)
+    stored = session.execute(
+        select(func.count()).where(rows.campaign_id == campaign_id, rows.grouping == "")
+    ).scalar_one()
+    state.reply_days, state.computed_at, state.patients = reply_days, now, int(stored)
+    if full:
+        state.full_built_at = now
+    session.add(state)
+    session.flush()
+    return Refreshed(campaign_id=campaign_id, patients=int(stored) if full else len(ids), full=full,
+                     computed_at=now)  # fmt: skip
