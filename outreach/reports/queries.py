@@ -111,7 +111,7 @@ def _failure_group(code: Any) -> ColumnElement[str]:
     return case(*whens, else_=FAILURE_OTHER)
 
 
-def per_text(
+def per_text_query(
     scope: Scope,
     *,
     by: str,
@@ -119,8 +119,13 @@ def per_text(
     today: date,
     dialect: str,
     among: PatientFilter | None = None,
-) -> Subquery:
-    """One row per text of the scope: its flags (0/1) and segments, each reply window compared once."""
+    summary_keys: bool = False,
+) -> Select[Any]:
+    """One row per text of the scope: its flags (0/1) and segments, each reply window compared once.
+
+    `summary_keys`: every text group's key (`text_key_<dimension>`) and the patient's language tag too,
+    so the stored summary's groupings are all grouped from one pass over the texts.
+    """
     o = col
     r = replies_subquery(scope, among)
 
@@ -133,6 +138,12 @@ def per_text(
     keys: list[ColumnElement[Any]] = [o(OutboundMessage.patient_id).label("patient_id")]
     if by in PER_TEXT:
         keys.append(as_text(key_expression(by, languages=languages, today=today)).label("text_key"))
+    if summary_keys:
+        keys += [
+            as_text(key_expression(d, languages=languages, today=today)).label(f"text_key_{d}")
+            for d in sorted(PER_TEXT)
+        ]
+        keys.append(o(Patient.language).label("patient_language"))
     columns = [
         _flag(sent).label("sent"),
         _flag(or_(status == MessageStatus.DELIVERED.value, and_(sent, replied))).label("delivered"),
@@ -159,10 +170,10 @@ def per_text(
         # Kept a level of its own: pulled up into the grouping above, each flag (and its reply window)
         # would be computed again in every aggregate that reads it.
         query = query.offset(0)
-    return query.subquery("per_text")
+    return query
 
 
-def per_patient(
+def per_text(
     scope: Scope,
     *,
     by: str,
@@ -171,11 +182,16 @@ def per_patient(
     dialect: str,
     among: PatientFilter | None = None,
 ) -> Subquery:
-    """Flags and sums per patient (and per text group when `by` belongs to texts)."""
-    t = per_text(scope, by=by, languages=languages, today=today, dialect=dialect, among=among)
+    """`per_text_query` as a subquery."""
+    query = per_text_query(scope, by=by, languages=languages, today=today, dialect=dialect, among=among)
+    return query.subquery("per_text")
+
+
+def patient_level(t: Any, *, text_key: Any = None) -> Select[Any]:
+    """Flags and sums per patient (and per text group, given the per-text rows' `text_key` column)."""
     keys: list[ColumnElement[Any]] = [t.c.patient_id]
-    if by in PER_TEXT:
-        keys.append(t.c.text_key)
+    if text_key is not None:
+        keys.append(text_key.label("text_key"))
     flags = ("sent", "delivered", "held", "skipped", "replied", *REPLY_KINDS[1:])
     names = {"confirm": "confirmed"}
     columns = [
@@ -190,7 +206,22 @@ def per_patient(
         ),
         func.sum(t.c.segments).label("segments"),
     ]
-    return select(*keys, *columns).group_by(*keys).subquery("per_patient")
+    return select(*keys, *columns).group_by(*keys)
+
+
+def per_patient(
+    scope: Scope,
+    *,
+    by: str,
+    languages: Languages,
+    today: date,
+    dialect: str,
+    among: PatientFilter | None = None,
+) -> Subquery:
+    """Flags and sums per patient (and per text group when `by` belongs to texts)."""
+    t = per_text(scope, by=by, languages=languages, today=today, dialect=dialect, among=among)
+    level = patient_level(t, text_key=t.c.text_key if by in PER_TEXT else None)
+    return level.subquery("per_patient")
 
 
 def funnel_query(

@@ -21,11 +21,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, Uuid, any_, bindparam, delete, func, insert, literal, literal_column, select
+from sqlalchemy import (
+    ARRAY,
+    Uuid,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy import union as sql_union
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col
+from sqlmodel import Session, col, text
 from sqlmodel import select as select_one
 
 from outreach.inbox.models import InboundMessage
@@ -33,7 +45,7 @@ from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Patient
 from outreach.reports.groups import PER_TEXT, clinic_languages, clinic_of
 from outreach.reports.models import ReportPatientSummary, ReportSummaryState
-from outreach.reports.queries import PatientFilter, Scope, per_patient, tune_for_report
+from outreach.reports.queries import PatientFilter, Scope, patient_level, per_text_query, tune_for_report
 
 # Stored groupings: '' is one row per patient (every dimension that belongs to patients); the dimensions
 # that belong to texts have rows per patient and text group.
@@ -128,32 +140,38 @@ def changed_patients(
 
 
 def _insert_rows(
-    session: Session, *, scope: Scope, grouping: str, now: datetime, among_patients: PatientFilter | None
+    session: Session, *, scope: Scope, now: datetime, among_patients: PatientFilter | None
 ) -> None:
-    """INSERT ... SELECT the live per-patient rows of one grouping (of some patients, or all)."""
+    """INSERT ... SELECT the live per-patient rows of every grouping (of some patients, or all), grouped
+    from one pass over the texts and their replies."""
     clinic = clinic_of(session, scope.clinic_id)
     languages = clinic_languages(session=session, clinic=clinic)
     dialect = session.get_bind().dialect.name
-    by = grouping or "language"
-    t = per_patient(
-        scope, by=by, languages=languages, today=now.date(), dialect=dialect, among=among_patients
-    )
+    texts = per_text_query(scope, by="language", languages=languages, today=now.date(), dialect=dialect,
+                           among=among_patients, summary_keys=True)  # fmt: skip
+    # Read once per grouping: computed once (SQLite materializes a CTE read more than once by itself).
+    t = texts.cte("per_text").prefix_with("MATERIALIZED", dialect="postgresql")
     s = ReportPatientSummary.__table__.c  # type: ignore[attr-defined]
-    measured = [c.name for c in t.c if c.name not in ("patient_id", "text_key")]
     fixed: dict[str, Any] = {
         "campaign_id": literal(scope.campaign_id, Uuid()),
-        "grouping": literal(grouping),
         "clinic_id": literal(scope.clinic_id, Uuid()),
         "reply_days": literal(scope.reply_days),
         "computed_at": literal(now, s.computed_at.type),
-        "text_key": t.c.text_key if grouping else literal(""),
-        "patient_language": col(Patient.language),
     }
-    source = select(
-        t.c.patient_id, *fixed.values(), *(t.c[name] for name in measured)
-    ).join(Patient, col(Patient.id) == t.c.patient_id)  # fmt: skip
-    targets = [s.patient_id, *(s[name] for name in fixed), *(s[name] for name in measured)]
-    session.execute(insert(ReportPatientSummary).from_select(targets, source))
+    parts, targets = [], []
+    for grouping in GROUPINGS:
+        level = patient_level(t, text_key=t.c[f"text_key_{grouping}"] if grouping else None)
+        rows = level.add_columns(func.max(t.c.patient_language).label("patient_language")).subquery()
+        measured = [c.name for c in rows.c if c.name not in ("patient_id", "text_key", "patient_language")]
+        named = {
+            **fixed,
+            "grouping": literal(grouping),
+            "text_key": rows.c.text_key if grouping else literal(""),
+            "patient_language": rows.c.patient_language,
+        }
+        parts.append(select(rows.c.patient_id, *named.values(), *(rows.c[n] for n in measured)))
+        targets = [s.patient_id, *(s[n] for n in named), *(s[n] for n in measured)]
+    session.execute(insert(ReportPatientSummary).from_select(targets, union_all(*parts)))
 
 
 def refresh(
@@ -180,16 +198,21 @@ def refresh(
     tune_for_report(session)
     scope = Scope(clinic_id=clinic_id, campaign_id=campaign_id, reply_days=reply_days)
     rows = ReportPatientSummary.__table__.c  # type: ignore[attr-defined]
-    gone = delete(ReportPatientSummary).where(rows.campaign_id == campaign_id)
+    gone = (
+        delete(ReportPatientSummary)
+        .where(rows.campaign_id == campaign_id)
+        .execution_options(synchronize_session=False)  # no stored row is ever loaded as an object
+    )
     if full:
         session.execute(gone)
-        for grouping in GROUPINGS:
-            _insert_rows(session, scope=scope, grouping=grouping, now=now, among_patients=None)
+        _insert_rows(session, scope=scope, now=now, among_patients=None)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("ANALYZE report_patient_summary"))  # its size just changed wholesale
     elif ids:
         chosen = among(session, ids)
-        session.execute(gone.where(chosen(rows.patient_id)))
-        for grouping in GROUPINGS:
-            _insert_rows(session, scope=scope, grouping=grouping, now=now, among_patients=chosen)
+        # Every grouping named: the primary key then finds each patient's rows.
+        session.execute(gone.where(rows.grouping.in_(GROUPINGS), chosen(rows.patient_id)))
+        _insert_rows(session, scope=scope, now=now, among_patients=chosen)
     stored = session.execute(
         select(func.count()).where(rows.campaign_id == campaign_id, rows.grouping == "")
     ).scalar_one()
