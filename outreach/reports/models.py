@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from outreach.db import UTCDateTime, new_id, utcnow
+from outreach.inbox.models import InboundMessage
 from outreach.messaging.models import OutboundMessage
 
 
@@ -96,4 +97,11 @@ CHANGED_TEXTS = Index(
     OutboundMessage.__table__.c.updated_at,  # type: ignore[attr-defined]
     postgresql_where=text("campaign_id IS NOT NULL"),
     sqlite_where=text("campaign_id IS NOT NULL"),
+)
+# The replies to some texts: an incremental refresh reads only the changed patients' replies by it.
+REPLIES_TO = Index(
+    "ix_inbound_message_in_reply_to",
+    InboundMessage.__table__.c.in_reply_to_id,  # type: ignore[attr-defined]
+    postgresql_where=text("in_reply_to_id IS NOT NULL"),
+    sqlite_where=text("in_reply_to_id IS NOT NULL"),
 )

@@ -8,7 +8,8 @@ campaign those rows cost seconds to compute from every text and reply, so they a
 Kept fresh from the record, never by counting up: a refresh recomputes the patients whose texts changed
 (the outbox's `updated_at`, indexed by campaign) or got a reply (the inbound `received_at`) since the last
 refresh, less `OVERLAP` (a transaction that stamped its rows before the last refresh may have committed
-after it), and patients whose language changed; it deletes and re-inserts their rows in one transaction.
+after it), and patients whose language changed since (their `updated_at`; the fallback flags depend on
+it); it deletes and re-inserts their rows in one transaction.
 A refresh holds the campaign's state row locked, so two refreshes of a campaign never overlap.
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     Uuid,
+    and_,
     any_,
     bindparam,
     delete,
@@ -111,11 +113,10 @@ def changed_patients(
     clinic_id: uuid.UUID,
     campaign_id: uuid.UUID,
     since: datetime,
-    languages: bool = True,
     limit: int | None = None,
 ) -> list[uuid.UUID]:
-    """Patients of the campaign whose texts changed or got a reply at or after `since` (and, with
-    `languages`, whose language is no longer the one their stored rows were computed with)."""
+    """Patients of the campaign whose texts changed or got a reply at or after `since`, or whose language
+    changed since and is no longer the one their stored rows were computed with."""
     o, i = OutboundMessage.__table__.c, InboundMessage.__table__.c  # type: ignore[attr-defined]
     s, p = ReportPatientSummary.__table__.c, Patient.__table__.c  # type: ignore[attr-defined]
     texts = select(o.patient_id).where(o.campaign_id == campaign_id, o.updated_at >= since)
@@ -125,14 +126,16 @@ def changed_patients(
         .join(OutboundMessage.__table__, o.id == i.in_reply_to_id)  # type: ignore[attr-defined]
         .where(i.clinic_id == clinic_id, i.received_at >= since, o.campaign_id == campaign_id)
     )
-    parts = [texts, replied]
-    if languages:
-        moved = (
-            select(s.patient_id)
-            .join(Patient.__table__, p.id == s.patient_id)  # type: ignore[attr-defined]
-            .where(s.campaign_id == campaign_id, s.grouping == "", s.patient_language != p.language)
+    # Every path that changes a patient's language stamps updated_at.
+    moved = (
+        select(p.id)
+        .join(
+            ReportPatientSummary.__table__,  # type: ignore[attr-defined]
+            and_(s.campaign_id == campaign_id, s.grouping == "", s.patient_id == p.id),
         )
-        parts.append(moved)
+        .where(p.clinic_id == clinic_id, p.updated_at >= since, s.patient_language != p.language)
+    )
+    parts = [texts, replied, moved]
     query: Any = sql_union(*parts)
     if limit is not None:
         query = select(query.subquery().c[0]).limit(limit)
@@ -174,6 +177,42 @@ def _insert_rows(
     session.execute(insert(ReportPatientSummary).from_select(targets, union_all(*parts)))
 
 
+def _stored(campaign_id: uuid.UUID) -> Any:
+    rows = ReportPatientSummary.__table__.c  # type: ignore[attr-defined]
+    return rows, (
+        delete(ReportPatientSummary)
+        .where(rows.campaign_id == campaign_id)
+        .execution_options(synchronize_session=False)  # no stored row is ever loaded as an object
+    )
+
+
+def _rebuild(session: Session, *, scope: Scope, state: ReportSummaryState, now: datetime) -> None:
+    """Every stored row of the campaign deleted and inserted again."""
+    rows, gone = _stored(state.campaign_id)
+    session.execute(gone)
+    _insert_rows(session, scope=scope, now=now, among_patients=None)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE report_patient_summary"))  # its size just changed wholesale
+    patients = select(func.count()).where(rows.campaign_id == state.campaign_id, rows.grouping == "")
+    state.patients, state.full_built_at = int(session.execute(patients).scalar_one()), now
+
+
+def _recompute(
+    session: Session, *, scope: Scope, state: ReportSummaryState, ids: list[uuid.UUID], now: datetime
+) -> None:
+    """These patients' stored rows deleted and inserted again."""
+    rows, gone = _stored(state.campaign_id)
+    chosen = among(session, ids)
+    theirs = select(func.count()).where(
+        rows.campaign_id == state.campaign_id, rows.grouping == "", chosen(rows.patient_id)
+    )
+    before = int(session.execute(theirs).scalar_one())
+    # Every grouping named: the primary key then finds each patient's rows.
+    session.execute(gone.where(rows.grouping.in_(GROUPINGS), chosen(rows.patient_id)))
+    _insert_rows(session, scope=scope, now=now, among_patients=chosen)
+    state.patients += int(session.execute(theirs).scalar_one()) - before
+
+
 def refresh(
     *,
     session: Session,
@@ -197,29 +236,12 @@ def refresh(
         full = len(ids) > max(1000, state.patients * FULL_SHARE)
     tune_for_report(session)
     scope = Scope(clinic_id=clinic_id, campaign_id=campaign_id, reply_days=reply_days)
-    rows = ReportPatientSummary.__table__.c  # type: ignore[attr-defined]
-    gone = (
-        delete(ReportPatientSummary)
-        .where(rows.campaign_id == campaign_id)
-        .execution_options(synchronize_session=False)  # no stored row is ever loaded as an object
-    )
     if full:
-        session.execute(gone)
-        _insert_rows(session, scope=scope, now=now, among_patients=None)
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("ANALYZE report_patient_summary"))  # its size just changed wholesale
+        _rebuild(session, scope=scope, state=state, now=now)
     elif ids:
-        chosen = among(session, ids)
-        # Every grouping named: the primary key then finds each patient's rows.
-        session.execute(gone.where(rows.grouping.in_(GROUPINGS), chosen(rows.patient_id)))
-        _insert_rows(session, scope=scope, now=now, among_patients=chosen)
-    stored = session.execute(
-        select(func.count()).where(rows.campaign_id == campaign_id, rows.grouping == "")
-    ).scalar_one()
-    state.reply_days, state.computed_at, state.patients = reply_days, now, int(stored)
-    if full:
-        state.full_built_at = now
+        _recompute(session, scope=scope, state=state, ids=ids, now=now)
+    state.reply_days, state.computed_at = reply_days, now
     session.add(state)
     session.flush()
-    return Refreshed(campaign_id=campaign_id, patients=int(stored) if full else len(ids), full=full,
+    return Refreshed(campaign_id=campaign_id, patients=state.patients if full else len(ids), full=full,
                      computed_at=now)  # fmt: skip

@@ -2,7 +2,7 @@
 
 A campaign's report with the reply window the summary was built with reads the stored rows. Before
 it does, it asks whether any of the campaign's texts changed or got a reply since the summary was
-computed (two index probes, at most `ON_DEMAND_PATIENTS` + 1 rows): none, and the summary is current;
+computed (index probes, and the clinic's patients changed since): none, and the summary is current;
 a few, and they are refreshed first, in this request; more, and the stored rows are shown as of when
 they were computed (the periodic refresh brings them up to date). Everything else is live: a clinic's
 date range, another reply window, and campaigns with no summary yet (small ones never get one).
@@ -63,7 +63,6 @@ def _summary_usable(session: Session, scope: Scope, now: datetime) -> datetime |
         clinic_id=scope.clinic_id,
         campaign_id=scope.campaign_id,
         since=state.computed_at,
-        languages=False,
         limit=ON_DEMAND_PATIENTS + 1,
     )
     if not changed or len(changed) > ON_DEMAND_PATIENTS:

@@ -113,7 +113,7 @@ def _change(engine: Engine, clinic: Clinic, cid: uuid.UUID, who: dict[str, list[
             .where(col(InboundMessage.in_reply_to_id).in_(old))
             .values(received_at=LATER)
         )
-    update_patients(engine, who["so"][:3], language="en")  # now their English texts are native
+    update_patients(engine, who["so"][:3], language="en", updated_at=LATER)  # their English texts: native
     return len(en[37:]) + 2 + 4 + 3 + 3
 
 

@@ -1,8 +1,9 @@
 """report summary
 
 The stored per-patient summary of a campaign's outcome report (`report_patient_summary`), the state of
-each campaign's summary (`report_summary_state`), and an index on the outbox by campaign and last change,
-by which a refresh finds the patients whose texts changed.
+each campaign's summary (`report_summary_state`), an index on the outbox by campaign and last change, by
+which a refresh finds the patients whose texts changed, and one on inbound texts by the text they answer,
+by which it reads only those patients' replies.
 
 Revision ID: 0016
 Revises: 0013
@@ -24,6 +25,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _IN_CAMPAIGN = sa.text("campaign_id IS NOT NULL")
+_A_REPLY = sa.text("in_reply_to_id IS NOT NULL")
 _COUNTS = (
     "sent", "delivered", "held", "skipped", "replied", "confirmed", "cancel", "optout", "a1", "a2", "a3",
     "texts_sent", "texts_delivered", "texts_fallback", "texts_failed", "failed_invalid_or_landline",
@@ -66,9 +68,19 @@ def upgrade() -> None:
             postgresql_where=_IN_CAMPAIGN,
             sqlite_where=_IN_CAMPAIGN,
         )
+    with op.batch_alter_table("inbound_message", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_inbound_message_in_reply_to",
+            ["in_reply_to_id"],
+            unique=False,
+            postgresql_where=_A_REPLY,
+            sqlite_where=_A_REPLY,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("inbound_message", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbound_message_in_reply_to", postgresql_where=_A_REPLY, sqlite_where=_A_REPLY)
     with op.batch_alter_table("outbound_message", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_outbound_message_campaign_changed", postgresql_where=_IN_CAMPAIGN, sqlite_where=_IN_CAMPAIGN
