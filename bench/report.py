@@ -145,6 +145,7 @@ def _seed(dsn: str, clinic_id: uuid.UUID, campaign_id: uuid.UUID, messages: int,
     patients = max(1, messages // 10)
     rng = random.Random(16)
     pids = [uuid.uuid4() for _ in range(patients)]
+    registered = now - timedelta(days=60)  # patients were on file before the campaign
     with psycopg.connect(dsn) as conn:
         _copy(
             conn,
@@ -162,8 +163,8 @@ def _seed(dsn: str, clinic_id: uuid.UUID, campaign_id: uuid.UUID, messages: int,
                     TAGS[i % len(TAGS)],
                     "America/New_York",
                     "granted",
-                    now,
-                    now,
+                    registered,
+                    registered,
                 )
                 for i, pid in enumerate(pids)
             ),
