@@ -252,7 +252,10 @@ def funnel_query(
         return func.coalesce(t.c[name], 0)
 
     def total(condition: ColumnElement[bool]) -> Any:
-        return func.sum(_flag(condition))
+        return func.count().filter(condition)
+
+    def added(name: str) -> Any:
+        return func.sum(t.c[name])  # a patient without texts adds nothing (SUM skips NULL)
 
     not_sent = and_(~none, n("sent") == 0)
     delivered = n("delivered") == 1
@@ -265,22 +268,22 @@ def funnel_query(
         "held": total(and_(not_sent, n("held") == 1)),
         "skipped": total(and_(not_sent, n("held") == 0, n("skipped") == 1)),
         "waiting": total(and_(not_sent, n("held") == 0, n("skipped") == 0)),
-        "sent": func.sum(n("sent")),
-        "delivered": func.sum(n("delivered")),
+        "sent": added("sent"),
+        "delivered": added("delivered"),
         "not_delivered": total(and_(n("sent") == 1, ~delivered)),
-        "replied": func.sum(n("replied")),
-        "confirmed": func.sum(n("confirmed")),
+        "replied": added("replied"),
+        "confirmed": added("confirmed"),
         "cancel_requested": total(and_(n("cancel") == 1, n("confirmed") == 0)),
         "no_answer": total(and_(delivered, n("cancel") == 0, n("confirmed") == 0)),
-        "answered_1": func.sum(n("a1")),
-        "answered_2": func.sum(n("a2")),
-        "answered_3_worse": func.sum(n("a3")),
-        "opted_out": func.sum(n("optout")),
+        "answered_1": added("a1"),
+        "answered_2": added("a2"),
+        "answered_3_worse": added("a3"),
+        "opted_out": added("optout"),
     }
     for name in ("texts_sent", "texts_delivered", "texts_fallback", "texts_failed", "segments"):
-        counts[name] = func.sum(n(name))
+        counts[name] = added(name)
     for g in (*FAILURE_GROUPS, FAILURE_OTHER):
-        counts[f"failed_{g}"] = func.sum(n(f"failed_{g}"))
+        counts[f"failed_{g}"] = added(f"failed_{g}")
     labelled = [key.label("group_key"), *(func.coalesce(v, 0).label(k) for k, v in counts.items())]
     if scope.campaign_id is not None:
         base = (
