@@ -43,9 +43,10 @@ class ReportPatientSummary(SQLModel, table=True):
 
     __tablename__ = "report_patient_summary"
 
+    # Keyed by patient first: a refresh deletes and re-inserts the rows of some patients.
     campaign_id: uuid.UUID = Field(primary_key=True)
-    grouping: str = Field(primary_key=True, max_length=16)
     patient_id: uuid.UUID = Field(primary_key=True)
+    grouping: str = Field(primary_key=True, max_length=16)
     text_key: str = Field(primary_key=True, max_length=48)  # '' for grouping ''
     # A plain column: a foreign key is a per-row check on every refresh's INSERT ... SELECT.
     clinic_id: uuid.UUID

@@ -207,8 +207,7 @@ def _recompute(
         rows.campaign_id == state.campaign_id, rows.grouping == "", chosen(rows.patient_id)
     )
     before = int(session.execute(theirs).scalar_one())
-    # Every grouping named: the primary key then finds each patient's rows.
-    session.execute(gone.where(rows.grouping.in_(GROUPINGS), chosen(rows.patient_id)))
+    session.execute(gone.where(chosen(rows.patient_id)))  # by the primary key: (campaign, patient, …)
     _insert_rows(session, scope=scope, now=now, among_patients=chosen)
     state.patients += int(session.execute(theirs).scalar_one()) - before
 

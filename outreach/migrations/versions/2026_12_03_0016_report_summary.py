@@ -37,15 +37,15 @@ def upgrade() -> None:
     op.create_table(
         "report_patient_summary",
         sa.Column("campaign_id", sa.Uuid(), nullable=False),
-        sa.Column("grouping", sa.String(length=16), nullable=False),
         sa.Column("patient_id", sa.Uuid(), nullable=False),
+        sa.Column("grouping", sa.String(length=16), nullable=False),
         sa.Column("text_key", sa.String(length=48), nullable=False),
         sa.Column("clinic_id", sa.Uuid(), nullable=False),
         sa.Column("patient_language", sa.String(length=35), nullable=False),
         *(sa.Column(name, sa.Integer(), nullable=False) for name in _COUNTS),
         sa.Column("reply_days", sa.Integer(), nullable=False),
         sa.Column("computed_at", outreach.db.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("campaign_id", "grouping", "patient_id", "text_key"),
+        sa.PrimaryKeyConstraint("campaign_id", "patient_id", "grouping", "text_key"),
     )
     op.create_table(
         "report_summary_state",
