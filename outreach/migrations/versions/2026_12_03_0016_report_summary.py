@@ -80,7 +80,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("inbound_message", schema=None) as batch_op:
-        batch_op.drop_index("ix_inbound_message_in_reply_to", postgresql_where=_A_REPLY, sqlite_where=_A_REPLY)
+        batch_op.drop_index(
+            "ix_inbound_message_in_reply_to", postgresql_where=_A_REPLY, sqlite_where=_A_REPLY
+        )
     with op.batch_alter_table("outbound_message", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_outbound_message_campaign_changed", postgresql_where=_IN_CAMPAIGN, sqlite_where=_IN_CAMPAIGN
