@@ -43,6 +43,7 @@ class LanguageFeedback:
     cost_per_text: float
     cost: float
     problem: str | None
+    notice: str | None = None  # the built-in catalog's review status, when it is not fully reviewed
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,9 @@ def _language(
         "held" if choice.text is None else "fallback" if choice.fell_back else "own" if own else "built-in"
     )
     if choice.text is None:
-        return LanguageFeedback(tag, count, source, choice.language, None, None, 0, 0.0, 0.0, None)
+        held = choice.held_because
+        return LanguageFeedback(tag, count, source, choice.language, None, None, 0, 0.0, 0.0, None, held)
+    built_in = not step.bodies and choice.language in i18n.SUPPORTED
     problem = _problem(kind, choice.text, choice.language)
     sample = None
     segments, encoding = 0, None
@@ -186,4 +189,5 @@ def _language(
         cost_per_text=per_text,
         cost=round(per_text * count * sends, 4),
         problem=problem,
+        notice=i18n.review_notice(choice.language) if built_in else None,
     )

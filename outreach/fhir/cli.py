@@ -85,6 +85,14 @@ def import_files(
                 f"skipped {counts.skipped}, rejected {counts.rejected}",
                 highlight=False,
             )
+        events = summary.events
+        if any(events.model_dump().values()):
+            console.print(
+                f"events: recorded {events.recorded}, corrected {events.corrected}, "
+                f"deleted {events.deleted}, history {events.history}; "
+                f"journeys started {events.journeys_started}",
+                highlight=False,
+            )
         for note in summary.rejected:
             err.print(f"rejected {note.resource_type}/{note.id}: {note.reason}", highlight=False)
         for note in summary.skipped:

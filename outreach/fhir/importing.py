@@ -2,8 +2,9 @@
 
 A pipeline rather than a service because it owns its batching: resources are validated one by one as
 they stream in, mapped, and written a batch at a time with set-based statements (no ORM round trip per
-resource), Patients before the Appointments that refer to them. The caller's transaction holds the whole
-import, so an import that fails part-way leaves nothing half-written; a bad resource is only reported.
+resource), Patients before the Appointments and Encounters that refer to them. The caller's transaction
+holds the whole import, so an import that fails part-way leaves nothing half-written; a bad resource is
+only reported.
 """
 
 from __future__ import annotations
@@ -21,16 +22,18 @@ from outreach.clinics.models import Clinic
 from outreach.errors import Invalid
 from outreach.fhir import parsing
 from outreach.fhir.mapping_appointment import MappedAppointment
+from outreach.fhir.mapping_encounter import MappedEncounter
 from outreach.fhir.mapping_patient import MappedPatient
 from outreach.fhir.parsing import RawResource
 from outreach.fhir.prepare import PARALLEL_FROM_BYTES, Prepared, Rules, prepare, prepared_ndjson
 from outreach.fhir.schemas import ImportSummary
 from outreach.fhir.store_appointments import APPOINTMENT, unknown_patient, upsert_appointments
+from outreach.fhir.store_encounters import ENCOUNTER, unknown_subject, upsert_encounters
 from outreach.fhir.store_patients import PATIENT, upsert_patients
 
 BATCH = 1000
 DUPLICATE = "the same resource comes again later in this import; the later one is stored"
-T = TypeVar("T", MappedPatient, MappedAppointment)
+T = TypeVar("T", MappedPatient, MappedAppointment, MappedEncounter)
 
 
 class Importer:
@@ -46,7 +49,9 @@ class Importer:
         self.summary = ImportSummary()
         self._patients: list[MappedPatient] = []
         self._appointments: list[MappedAppointment] = []
+        self._encounters: list[MappedEncounter] = []
         self._waiting: list[MappedAppointment] = []  # their patient may come later in the import
+        self._waiting_encounters: list[MappedEncounter] = []
         self._patient_ids: dict[str, uuid.UUID] = {}  # FHIR id → patient id, of patients seen so far
 
     @property
@@ -72,6 +77,10 @@ class Importer:
             self._appointments.append(item.mapped)
             if len(self._appointments) >= BATCH:
                 self._store_appointments()
+        elif isinstance(item.mapped, MappedEncounter):
+            self._encounters.append(item.mapped)
+            if len(self._encounters) >= BATCH:
+                self._store_encounters()
 
     def _store_patients(self) -> None:
         batch, self._patients = self._last_of_each(PATIENT, self._patients), []
@@ -99,6 +108,25 @@ class Importer:
         )
         self._waiting.extend(waiting)
 
+    def _store_encounters(self) -> None:
+        self._store_patients()
+        batch, self._encounters = self._last_of_each(ENCOUNTER, self._encounters), []
+        self._waiting_encounters.extend(self._upsert_encounters(batch))
+
+    def _upsert_encounters(self, batch: list[MappedEncounter]) -> list[MappedEncounter]:
+        """Record the Encounters' discharges; return those whose patient is not known (yet)."""
+        if not batch:
+            return []
+        return upsert_encounters(
+            session=self.session,
+            clinic_id=self.clinic.id,
+            source=self.source,
+            batch=batch,
+            now=self.now,
+            summary=self.summary,
+            patient_ids=self._patient_ids,
+        )
+
     def _last_of_each(self, kind: str, batch: list[T]) -> list[T]:
         """One entry per FHIR id: the last one read is stored, an earlier one is reported as skipped."""
         last = {m.fhir_id: m for m in batch}
@@ -109,7 +137,7 @@ class Importer:
         return list(last.values())
 
     def finish(self) -> ImportSummary:
-        """Store the rest; appointments whose patient never came are rejected."""
+        """Store the rest; appointments and encounters whose patient never came are rejected."""
         self._store_appointments()
         waiting, self._waiting = self._waiting, []
         for start in range(0, len(waiting), BATCH):
@@ -124,6 +152,11 @@ class Importer:
             )
             for m in never:
                 self.summary.add(APPOINTMENT, "rejected", fhir_id=m.fhir_id, reason=unknown_patient(m))
+        self._store_encounters()
+        encounters, self._waiting_encounters = self._waiting_encounters, []
+        for start in range(0, len(encounters), BATCH):
+            for e in self._upsert_encounters(encounters[start : start + BATCH]):
+                self.summary.add(ENCOUNTER, "rejected", fhir_id=e.fhir_id, reason=unknown_subject(e))
         self.session.flush()
         return self.summary
 

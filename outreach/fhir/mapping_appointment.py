@@ -9,6 +9,9 @@
 3. Patient: the participant whose actor references a Patient (relative `Patient/123`, absolute
    `https://ehr/fhir/Patient/123`, or a transaction's `urn:uuid:` fullUrl); none is a rejection.
 4. Location: the display of the participant whose actor references a Location (else none).
+5. Fulfilled: a `fulfilled` appointment is also the patient's visit-fulfilled event, at its `end` (else
+   its `start`), of the type named by `appointmentType` (its text, else its first coding's display), else
+   by the first `serviceType`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from outreach.patients.models import AppointmentStatus
 ON_SCHEDULE = frozenset({"booked", "arrived", "checked-in", "fulfilled", "noshow"})
 CANCELLED = frozenset({"cancelled", "entered-in-error"})
 NOT_BOOKED = frozenset({"proposed", "pending", "waitlist"})
+FULFILLED = "fulfilled"
 
 
 class Skip(Exception):
@@ -44,6 +48,8 @@ class MappedAppointment:
     starts_at: datetime
     patient_ref: str  # the FHIR id of the Patient
     location: str
+    fulfilled_at: datetime | None = None  # set: the visit took place (rule 5)
+    visit_type: str | None = None  # of a fulfilled visit
 
 
 def status(fhir_status: str) -> AppointmentStatus:
@@ -65,7 +71,7 @@ def start(data: dict[str, Any]) -> datetime:
     return instant_utc(str(raw))
 
 
-def _target(reference: str, full_urls: dict[str, str]) -> tuple[str, str] | None:
+def target(reference: str, full_urls: dict[str, str]) -> tuple[str, str] | None:
     """(type, id) a reference points at."""
     reference = full_urls.get(reference, reference)
     parts = reference.rstrip("/").split("/")
@@ -81,9 +87,9 @@ def _actors(data: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     found = []
     for participant in data.get("participant") or []:
         actor = participant.get("actor") or {}
-        target = _target(str(actor.get("reference") or ""), full_urls)
-        if (target is not None and target[0] == kind) or actor.get("type") == kind:
-            found.append({**actor, "_id": target[1] if target else None})
+        points_at = target(str(actor.get("reference") or ""), full_urls)
+        if (points_at is not None and points_at[0] == kind) or actor.get("type") == kind:
+            found.append({**actor, "_id": points_at[1] if points_at else None})
     return found
 
 
@@ -103,15 +109,38 @@ def location(data: dict[str, Any]) -> str:
     return ""
 
 
+def concept_text(concept: dict[str, Any]) -> str:
+    """A CodeableConcept as words: its text, else its first coding's display (else '')."""
+    if concept.get("text"):
+        return str(concept["text"]).strip()
+    return next((str(c["display"]).strip() for c in concept.get("coding") or [] if c.get("display")), "")
+
+
+def visit_type(data: dict[str, Any]) -> str | None:
+    """Rule 5: the appointment type's text or coding display, else the first service type's."""
+    concepts = [data.get("appointmentType") or {}, *(data.get("serviceType") or [])]
+    return next((found[:120] for c in concepts if (found := concept_text(c))), None)
+
+
+def fulfilled_at(data: dict[str, Any], starts_at: datetime) -> datetime:
+    """Rule 5: when a fulfilled visit took place: its end, else its start."""
+    return instant_utc(str(data["end"])) if data.get("end") else starts_at
+
+
 def map_appointment(data: dict[str, Any]) -> MappedAppointment:
-    """A validated Appointment resource's JSON, mapped by rules 1-4 (Skip or Reject when it cannot be)."""
+    """A validated Appointment resource's JSON, mapped by rules 1-5 (Skip or Reject when it cannot be)."""
     fhir_status = str(data.get("status") or "")
+    state = status(fhir_status)  # rule 1 before rule 2: a visit not booked is skipped for that reason
+    starts_at = start(data)
+    fulfilled = fhir_status == FULFILLED
     return MappedAppointment(
         fhir_id=str(data["id"]),
         version_id=(data.get("meta") or {}).get("versionId"),
         fhir_status=fhir_status,
-        status=status(fhir_status),
-        starts_at=start(data),
+        status=state,
+        starts_at=starts_at,
         patient_ref=patient_ref(data),
         location=location(data),
+        fulfilled_at=fulfilled_at(data, starts_at) if fulfilled else None,
+        visit_type=visit_type(data) if fulfilled else None,
     )

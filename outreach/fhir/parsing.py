@@ -2,8 +2,8 @@
 
 NDJSON is read line by line from a binary stream, so a file of any size takes constant memory. A Bundle is
 one JSON document and is read whole; large exports come as NDJSON. Every resource is validated with the
-`fhir.resources` R4B models (R4B is R4 with a few unrelated resources added; Patient and Appointment
-are the same), and a resource that fails is reported with its id and the first reason, not raised.
+`fhir.resources` R4B models (R4B is R4 with a few unrelated resources added; Patient, Appointment and
+Encounter are the same), and a resource that fails is reported with its id and the first reason, not raised.
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from typing import IO, Any
 
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 from fhir.resources.R4B.bundle import Bundle as FhirBundle
+from fhir.resources.R4B.encounter import Encounter as FhirEncounter
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from pydantic import ValidationError
 
 from outreach.errors import Invalid
 
-IMPORTED = ("Patient", "Appointment")
-_MODELS: dict[str, Any] = {"Patient": FhirPatient, "Appointment": FhirAppointment}
+IMPORTED = ("Patient", "Appointment", "Encounter")
+_MODELS: dict[str, Any] = {"Patient": FhirPatient, "Appointment": FhirAppointment, "Encounter": FhirEncounter}
+SKIPPED_TYPE = "outreach imports Patient, Appointment and Encounter resources only"
 _BUNDLE_TYPES = frozenset({"collection", "searchset", "transaction", "batch"})
 
 
@@ -44,14 +46,14 @@ def validation_reason(exc: ValidationError) -> str:
 
 
 def checked(data: object, *, where: str, full_urls: dict[str, str] | None = None) -> RawResource:
-    """A resource validated with its R4B model (Patient, Appointment); other types are skipped."""
+    """A resource validated with its R4B model (Patient, Appointment, Encounter); others are skipped."""
     if not isinstance(data, dict):
         return RawResource("unknown", where, {}, problem="is not a JSON object")
     kind = str(data.get("resourceType") or "unknown")
     fhir_id = str(data.get("id") or where)
     model = _MODELS.get(kind)
     if model is None:
-        return RawResource(kind, fhir_id, {}, skip="outreach imports Patient and Appointment resources only")
+        return RawResource(kind, fhir_id, {}, skip=SKIPPED_TYPE)
     if not data.get("id"):
         return RawResource(kind, fhir_id, {}, problem="id: a resource needs an id to be kept in step")
     try:
@@ -80,6 +82,12 @@ _MEMO_FIELDS: dict[str, dict[str, bool]] = {
         ),
         "participant": True,
     },
+    # `class` is required and one element (not a list), so it is validated with every Encounter.
+    "Encounter": dict.fromkeys(
+        ("meta", "extension", "identifier", "type", "serviceType", "priority", "participant",
+         "reasonCode", "location", "serviceProvider", "episodeOfCare"),
+        False,
+    ),
 }  # fmt: skip
 _MEMO_LIMIT = 16384
 _memo: set[str] = set()

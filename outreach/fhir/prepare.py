@@ -19,6 +19,7 @@ from typing import IO
 
 from outreach.fhir import parsing
 from outreach.fhir.mapping_appointment import MappedAppointment, Reject, Skip, map_appointment
+from outreach.fhir.mapping_encounter import MappedEncounter, map_encounter
 from outreach.fhir.mapping_patient import MappedPatient, map_patient
 
 CHUNK_LINES = 2000
@@ -32,7 +33,7 @@ class Prepared:
 
     resource_type: str
     fhir_id: str
-    mapped: MappedPatient | MappedAppointment | None = None
+    mapped: MappedPatient | MappedAppointment | MappedEncounter | None = None
     skipped: str | None = None
     rejected: str | None = None
 
@@ -58,8 +59,9 @@ def prepare(resource: parsing.RawResource, rules: Rules) -> Prepared:
             resource.data, region=rules.region, mrn_system=rules.mrn_system, today=rules.today
         )
         return Prepared(kind, fhir_id, mapped=mapped)
+    mapper = map_encounter if kind == "Encounter" else map_appointment
     try:
-        return Prepared(kind, fhir_id, mapped=map_appointment(resource.data))
+        return Prepared(kind, fhir_id, mapped=mapper(resource.data))
     except Skip as exc:
         return Prepared(kind, fhir_id, skipped=str(exc))
     except Reject as exc:

@@ -27,10 +27,22 @@ class ResourceNote(BaseModel):
     reason: str
 
 
+class EventCounts(BaseModel):
+    """Patient events from Encounters (discharges) and fulfilled Appointments, and the journeys started."""
+
+    recorded: int = Field(default=0, description="new events")
+    corrected: int = Field(default=0, description="events whose moment, location or type changed")
+    deleted: int = Field(default=0, description="events withdrawn (cancelled, entered-in-error)")
+    journeys_started: int = 0
+    journeys_restarted: int = Field(default=0, description="earlier journeys a new event restarted")
+    history: int = Field(default=0, description="events over 90 days before the import: not recorded")
+
+
 class ImportSummary(BaseModel):
     """The outcome of one import or sync."""
 
     counts: dict[str, TypeCounts] = Field(default_factory=dict)
+    events: EventCounts = Field(default_factory=EventCounts)
     rejected: list[ResourceNote] = Field(default_factory=list)
     skipped: list[ResourceNote] = Field(default_factory=list)
     not_textable: list[ResourceNote] = Field(default_factory=list)

@@ -3,7 +3,8 @@
 A visit is found by its FHIR link (clinic, source, id). New, moved, cancelled and reinstated visits go
 through the campaigns' change path (`outreach.campaigns.changes`), but only those it can concern: a
 visit with unsent texts, or a new one whose patient is in a launched reminder campaign. Everything else
-is written in a few statements per batch.
+is written in a few statements per batch. A fulfilled visit is also the patient's visit-fulfilled event,
+and a visit cancelled after it was fulfilled withdraws that event (`outreach.fhir.store_events`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from sqlmodel import Session, col
 
 from outreach.campaigns import changes
 from outreach.campaigns.models import Campaign, CampaignKind, CampaignStatus, Enrollment
-from outreach.fhir.mapping_appointment import MappedAppointment
+from outreach.fhir.mapping_appointment import FULFILLED, MappedAppointment
 from outreach.fhir.models import FhirLink
 from outreach.fhir.schemas import ImportSummary
-from outreach.fhir.store_patients import PATIENT, _link, links, many, write
+from outreach.fhir.store_events import FULFILLED_LINK, SourceEvent, record_source_events
+from outreach.fhir.store_patients import PATIENT, Link, _link, links, many, write
+from outreach.journeys.models import EventKind
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.patients.models import Appointment, AppointmentStatus
 
@@ -94,12 +97,15 @@ def upsert_appointments(
     moved: list[uuid.UUID] = []
     cancelled: list[uuid.UUID] = []
     waiting: list[MappedAppointment] = []
+    events: list[SourceEvent] = []
     for m in batch:
         patient_id = patient_ids.get(m.patient_ref)
         if patient_id is None:
             waiting.append(m)
             continue
         link = known.get(m.fhir_id)
+        if (event := _visit_event(m, link, patient_id)) is not None:
+            events.append(event)
         row = rows.get(link.local_id) if link is not None else None
         wanted: dict[str, Any] = {
             "patient_id": patient_id,
@@ -146,7 +152,29 @@ def upsert_appointments(
     _follow_changes(
         session=session, clinic_id=clinic_id, created=created, moved=moved, cancelled=cancelled, now=now
     )
+    if events:
+        record_source_events(
+            session=session, clinic_id=clinic_id, source=source, batch=events, now=now, summary=summary
+        )
     return waiting
+
+
+def _visit_event(m: MappedAppointment, link: Link | None, patient_id: uuid.UUID) -> SourceEvent | None:
+    """The visit-fulfilled event a fulfilled appointment records (or one cancelled since withdraws)."""
+    withdrawn = m.status == AppointmentStatus.CANCELLED and link is not None and link.fhir_status == FULFILLED
+    if m.fulfilled_at is None and not withdrawn:
+        return None
+    return SourceEvent(
+        link_type=FULFILLED_LINK,
+        fhir_id=m.fhir_id,
+        version_id=m.version_id,
+        fhir_status=m.fhir_status,
+        patient_id=patient_id,
+        kind=EventKind.VISIT_FULFILLED,
+        occurred_at=m.fulfilled_at,
+        location=m.location or None,
+        visit_type=m.visit_type,
+    )
 
 
 def _with_pending(session: Session, ids: list[uuid.UUID]) -> list[uuid.UUID]:

@@ -1,9 +1,12 @@
-"""Sync from a clinic's FHIR server: appointments in the window ahead with their patients.
+"""Sync from a clinic's FHIR server: appointments in the window ahead with their patients, and the
+patients' events the clinic's journey rules start from.
 
 A pipeline like the file import (it owns its transactions): the run is recorded first, then every
 page of `Appointment?date=ge…&date=le…&_include=Appointment:patient` (after the first run, only what
 changed since the last one: `_lastUpdated=ge…`) goes through the same importer in one transaction, so a
-sync that fails part-way stores nothing and records why. Runs take a lock per clinic so two never
+sync that fails part-way stores nothing and records why. A clinic with an active discharge rule also
+gets the Encounters finished (or withdrawn) since the last run, and one with an active visit-fulfilled
+rule the Appointments fulfilled since then (`event_searches`). Runs take a lock per clinic so two never
 overlap.
 """
 
@@ -29,6 +32,8 @@ from outreach.fhir.client import FhirClient, FhirError
 from outreach.fhir.importing import Importer
 from outreach.fhir.models import AuthKind, FhirConnection, FhirSyncRun
 from outreach.fhir.parsing import bundle_entries
+from outreach.journeys.models import EventKind
+from outreach.journeys.service import list_rules
 
 log = logging.getLogger(__name__)
 _OVERLAP = timedelta(minutes=5)  # increments reach back a little: servers stamp lastUpdated at commit
@@ -82,6 +87,32 @@ def search_params(connection: FhirConnection, now: datetime) -> list[tuple[str, 
         since = connection.last_synced_at - _OVERLAP
         params.append(("_lastUpdated", f"ge{since.strftime('%Y-%m-%dT%H:%M:%SZ')}"))
     return params
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event_searches(
+    session: Session, connection: FhirConnection, now: datetime
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(resource type, query) of the searches for events the clinic's active journey rules start from.
+
+    What changed since the last run (the first run: over the last `window_days`), with the patients."""
+    kinds = {rule.event_kind for rule in list_rules(session=session, clinic_id=connection.clinic_id)}
+    since = (connection.last_synced_at or now - timedelta(days=connection.window_days)) - _OVERLAP
+    changed = ("_lastUpdated", f"ge{_stamp(since)}")
+    searches: list[tuple[str, list[tuple[str, str]]]] = []
+    if EventKind.DISCHARGED in kinds:
+        status = ("status", "finished,cancelled,entered-in-error")  # a withdrawn discharge is seen too
+        searches.append(
+            ("Encounter", [status, changed, ("_include", "Encounter:patient"), ("_count", "200")])
+        )
+    if EventKind.VISIT_FULFILLED in kinds:
+        status = ("status", "fulfilled")
+        include = ("_include", "Appointment:patient")
+        searches.append(("Appointment", [status, changed, include, ("_count", "200")]))
+    return searches
 
 
 def _running(session: Session, clinic_id: uuid.UUID, now: datetime) -> bool:
@@ -177,10 +208,12 @@ def _pull(
                 mrn_system=connection.mrn_system,
                 now=started,
             )
-            for page in client.search("Appointment", search_params(connection, started)):
-                pages += 1
-                for resource in bundle_entries(page):
-                    importer.feed(resource)
+            searches = [("Appointment", search_params(connection, started))]
+            for kind, params in [*searches, *event_searches(session, connection, started)]:
+                for page in client.search(kind, params):
+                    pages += 1
+                    for resource in bundle_entries(page):
+                        importer.feed(resource)
             summary = importer.finish()
     except Invalid as exc:
         log.warning("FHIR sync of clinic %s failed: page %s %s", connection.clinic_id, pages, exc.reason)
@@ -190,6 +223,7 @@ def _pull(
         return {}, str(exc)
     counts: dict[str, object] = {kind: c.model_dump() for kind, c in summary.counts.items()}
     counts["pages"] = pages
+    counts["events"] = summary.events.model_dump()
     counts["rejected"] = [n.model_dump() for n in summary.rejected]
     counts["skipped"] = [n.model_dump() for n in summary.skipped]
     return counts, None

@@ -29,6 +29,7 @@ from outreach.journeys.models import EndReason, Journey, JourneyAudit, JourneySt
 from outreach.journeys.schemas import PatientEventCorrection
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.patients.models import Patient
+from outreach.tenancy import find_owned
 
 _PENDING = (MessageStatus.SCHEDULED, MessageStatus.HELD)
 _NOT_SENT = (*_PENDING, MessageStatus.CANCELLED, MessageStatus.SKIPPED)
@@ -37,8 +38,8 @@ CORRECTED = "event corrected: planned again"
 
 def get_event(*, session: Session, clinic_id: uuid.UUID, event_id: uuid.UUID) -> PatientEvent:
     """One of the clinic's recorded events (a deleted one, or another clinic's, is not found)."""
-    event = session.get(PatientEvent, event_id)
-    if event is None or event.clinic_id != clinic_id or event.deleted_at is not None:
+    event = find_owned(session, PatientEvent, event_id, clinic_id=clinic_id)
+    if event is None or event.deleted_at is not None:
         raise NotFound("event")
     return event
 

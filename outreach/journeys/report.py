@@ -1,8 +1,9 @@
 """A journey campaign at a glance, computed in the database: where running journeys are in their series,
 why ended ones ended, and journey outcomes by the patient's language.
 
-Outcomes per journey: answered (the patient wrote at least once after it started), worse (a check-in
-answered 3), no reply (a call task was raised for silence), ended early (opt-out, readmission, a
+Outcomes per journey (`outcome_columns`, which the clinic's outcome report counts too; defined in
+`outreach/reports/figures.py`): answered (the patient wrote at least once after it started), worse (a
+check-in answered 3), no reply (a call task was raised for silence), ended early (opt-out, readmission, a
 coordinator, a deleted event). A language with fewer than `SMALL_CELL` journeys shows nothing, and any
 other count of 1-10 is withheld (None), so a small group's patients cannot be singled out.
 """
@@ -76,7 +77,8 @@ def _next_steps(session: Session, campaign_id: uuid.UUID) -> dict[int, int]:
     return {int(position): int(count) for position, count in sorted(rows)}
 
 
-def _outcomes(session: Session, campaign_id: uuid.UUID) -> dict[str, LanguageOutcomes]:
+def outcome_columns() -> list[Any]:
+    """Aggregates over journeys joined to their patients: how many, answered, worse, no reply, ended early."""
     mine = and_(
         col(InboundMessage.patient_id) == col(Journey.patient_id),
         col(InboundMessage.received_at) >= col(Journey.started_at),
@@ -89,15 +91,18 @@ def _outcomes(session: Session, campaign_id: uuid.UUID) -> dict[str, LanguageOut
     def total(condition: Any) -> Any:
         return func.sum(case((condition, 1), else_=0))
 
+    return [
+        func.count().label("journeys"),
+        total(answered).label("journeys_answered"),
+        total(worse).label("journeys_worse"),
+        total(col(Journey.escalated_at).is_not(None)).label("journeys_no_reply"),
+        total(col(Journey.status) == JourneyStatus.ENDED).label("journeys_ended_early"),
+    ]
+
+
+def _outcomes(session: Session, campaign_id: uuid.UUID) -> dict[str, LanguageOutcomes]:
     rows = session.execute(
-        select(
-            col(Patient.language),
-            func.count(),
-            total(answered),
-            total(worse),
-            total(col(Journey.escalated_at).is_not(None)),
-            total(col(Journey.status) == JourneyStatus.ENDED),
-        )
+        select(col(Patient.language), *outcome_columns())
         .join(Patient, col(Patient.id) == col(Journey.patient_id))
         .where(col(Journey.campaign_id) == campaign_id)
         .group_by(col(Patient.language))

@@ -15,6 +15,7 @@ from outreach.inbox.models import Thread, ThreadEvent
 from outreach.journeys.enroll import end_journeys
 from outreach.journeys.models import EndReason, EnrollmentRule, Journey, JourneyStatus
 from outreach.journeys.schemas import RuleIn
+from outreach.tenancy import find_owned, get_owned
 
 
 def create_rule(*, session: Session, clinic_id: uuid.UUID, data: RuleIn, now: datetime) -> EnrollmentRule:
@@ -50,8 +51,8 @@ def list_rules(*, session: Session, clinic_id: uuid.UUID) -> list[EnrollmentRule
 
 def deactivate_rule(*, session: Session, clinic_id: uuid.UUID, rule_id: uuid.UUID) -> None:
     """Stop a rule enrolling anyone (journeys it started keep running); kept for the audit trail."""
-    rule = session.get(EnrollmentRule, rule_id)
-    if rule is None or rule.clinic_id != clinic_id or not rule.active:
+    rule = find_owned(session, EnrollmentRule, rule_id, clinic_id=clinic_id)
+    if rule is None or not rule.active:
         raise NotFound("rule")
     rule.active = False
     session.add(rule)
@@ -68,9 +69,7 @@ def end_from_thread(
     *, session: Session, clinic_id: uuid.UUID, thread_id: uuid.UUID, key_id: uuid.UUID, now: datetime
 ) -> int:
     """End the active journeys of a thread's patient (unsent texts cancelled); return how many ended."""
-    thread = session.get(Thread, thread_id)
-    if thread is None or thread.clinic_id != clinic_id:
-        raise NotFound("thread")
+    thread = get_owned(session, Thread, thread_id, clinic_id=clinic_id, name="thread")
     if thread.patient_id is None:
         raise Conflict("this thread is with a number no patient has: there is no journey to end")
     journeys = session.exec(

@@ -16,18 +16,20 @@ from outreach.campaigns.models import Campaign
 from outreach.config import Settings
 from outreach.errors import Invalid
 from outreach.reports import figures
-from outreach.reports.groups import NO_TEXT, clinic_languages, clinic_of, label
+from outreach.reports.groups import NO_TEXT, Languages, clinic_languages, clinic_of, label
+from outreach.reports.journeys import count_journeys, journey_dimension
 from outreach.reports.queries import Scope
 from outreach.reports.responses import DIMENSIONS as RESPONSE_DIMENSIONS
 from outreach.reports.responses import response_times
-from outreach.reports.schemas import FlagOut, GroupOut, RateOut, ReportOut, RuleOut, WeekCell
+from outreach.reports.schemas import FlagOut, GroupOut, JourneysOut, RateOut, ReportOut, RuleOut, WeekCell
 from outreach.reports.scope import day_start
 from outreach.reports.stats import SMALL_CELL, FlagRule, Suppressed, disparity_flags, suppress_cells, wilson
 from outreach.reports.summary_read import report_counts
 from outreach.reports.trend import weekly_trend
 from outreach.tenancy import get_owned
 
-Marks = dict[str, dict[str, Suppressed | None]]
+RowMarks = dict[str, Suppressed | None]
+Marks = dict[str, RowMarks]
 _BY_KIND: dict[str, frozenset[str]] = {
     "reminder": frozenset({"answered_1", "answered_2", "answered_3_worse"}),
     "checkin": frozenset({"confirmed", "cancel_requested", "no_answer"}),
@@ -100,9 +102,11 @@ def _group(
     )
 
 
-def _flag(groups: list[GroupOut], rule: FlagRule) -> None:
+def _flag(
+    groups: list[GroupOut], rule: FlagRule, rates: tuple[figures.RateFigure, ...] = figures.RATES
+) -> None:
     by_key = {g.key: g for g in groups}
-    for rate in figures.RATES:
+    for rate in rates:
         if not rate.flagged:
             continue
         values: dict[str, tuple[int, int]] = {}
@@ -121,6 +125,43 @@ def _flag(groups: list[GroupOut], rule: FlagRule) -> None:
                 p_value=flag.p_value,
             )
             group.flagged.append(rate.name)
+
+
+def _journey_group(
+    key: str, by: str, counts: dict[str, int], marks: dict[str, Suppressed | None]
+) -> GroupOut:
+    return GroupOut(
+        key=key,
+        label="All patients" if key == "__total__" else label(by, key),
+        counts={name: None if marks[name] else value for name, value in counts.items()},
+        suppressed={name: str(mark) for name, mark in marks.items() if mark is not None},
+        rates={r.name: _rate(counts, marks, r) for r in figures.JOURNEY_RATES},
+        flagged=[],
+        estimated_cost=None,
+        cost_per_patient=None,
+    )
+
+
+def journey_outcomes(
+    *, session: Session, scope: Scope, by: str, languages: Languages, today: date, rule: FlagRule
+) -> JourneysOut | None:
+    """The scope's journey outcomes by group, suppressed and flagged like the funnel; None: no journeys."""
+    rows = count_journeys(session=session, scope=scope, by=by, languages=languages, today=today)
+    if not rows:
+        return None
+    names = list(figures.JOURNEY_COUNT_NAMES)
+    total = {name: sum(r[name] for r in rows.values()) for name in names}
+    marks = suppression(rows, total, names)
+    dimension = journey_dimension(by)
+    groups = [_journey_group(k, dimension, r, marks[k]) for k, r in rows.items()]
+    _flag(groups, rule, figures.JOURNEY_RATES)
+    return JourneysOut(
+        by=dimension,
+        by_meaning=figures.DIMENSIONS[dimension],
+        counts=names,
+        groups=groups,
+        total=_journey_group("__total__", dimension, total, marks["__total__"]),
+    )
 
 
 def outcome_report(
@@ -193,6 +234,9 @@ def outcome_report(
         groups=groups,
         total=_group("__total__", by, total, marks["__total__"], kind=kind, cost=clinic.cost_per_segment),
         response_times=waits,
+        journeys=journey_outcomes(
+            session=session, scope=scope, by=by, languages=languages, today=now.date(), rule=rule
+        ),
     )
 
 

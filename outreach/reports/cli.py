@@ -48,6 +48,8 @@ def print_table(report: ReportOut) -> None:
             *(_pct(group.rates.get(r.name)) for r in rates),
         )
     console.print(table)
+    if report.journeys is not None:
+        print_journeys(report)
     if report.computed_at is not None:
         as_of = f"{report.computed_at:%Y-%m-%d %H:%M} UTC"
         console.print(f"Counts as of {as_of} (the campaign's stored summary).", highlight=False)
@@ -57,6 +59,23 @@ def print_table(report: ReportOut) -> None:
         f"(groups of {rule.min_group_size}+), p < {rule.alpha:g}; counts 1–10 shown as <11.",
         highlight=False,
     )
+
+
+def print_journeys(report: ReportOut) -> None:
+    """The report's journey outcomes as a second table."""
+    assert report.journeys is not None
+    shown = report.journeys
+    labels = {f.name: f.label for f in figures.JOURNEY_COUNTS}
+    table = Table(title=f"Journeys, by {shown.by}")
+    for heading in ("Group", *(labels[n] for n in shown.counts), *(r.label for r in figures.JOURNEY_RATES)):
+        table.add_column(heading)
+    for group in [*shown.groups, shown.total]:
+        table.add_row(
+            group.label,
+            *(_count(group, n) for n in shown.counts),
+            *(_pct(group.rates.get(r.name)) for r in figures.JOURNEY_RATES),
+        )
+    console.print(table)
 
 
 @report_app.command("outcomes")

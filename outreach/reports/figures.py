@@ -5,6 +5,11 @@ Scope: a campaign (its enrolled patients and its texts), or a clinic over a date
 whose send time falls in [from, to), campaign or one-off, and the patients who had one).
 A patient counts once per group. For `language_used` and `fallback`, which belong to texts rather
 than patients, a patient counts once in each group of texts they were sent.
+
+Journeys (`JOURNEY_COUNTS`): a journey is one patient's check-in series timed from one of their events
+(`outreach/journeys/`). Scope: the campaign's journeys, or the clinic's journeys that started in
+[from, to). A journey counts once, in its patient's group; for `language_used` and `fallback` (which
+belong to texts) journeys are grouped by the patient's language instead. Suppressed like every count.
 """
 
 from __future__ import annotations
@@ -82,6 +87,30 @@ _TEXT_COUNTS = [
     Figure("segments", "Segments", "SMS segments of the texts sent (what the carrier bills)"),
 ]
 COUNTS: tuple[Figure, ...] = (*_PATIENT_COUNTS, *_TEXT_COUNTS)
+JOURNEY_COUNTS: tuple[Figure, ...] = (
+    Figure(
+        "journeys",
+        "Journeys",
+        "journeys started: one per patient event a rule enrolled the patient for",
+    ),
+    Figure("journeys_answered", "Answered", "journeys whose patient texted at least once after it started"),
+    Figure(
+        "journeys_worse",
+        "Answered worse",
+        "journeys whose patient answered a check-in 3 (worse) after it started",
+    ),
+    Figure(
+        "journeys_no_reply",
+        "No reply",
+        "journeys that put a call task in the queue for no reply to the campaign's N check-ins in a row",
+    ),
+    Figure(
+        "journeys_ended_early",
+        "Ended early",
+        "journeys ended before their series was over: opt-out, readmission, a coordinator, a deleted event",
+    ),
+)
+JOURNEY_COUNT_NAMES: tuple[str, ...] = tuple(f.name for f in JOURNEY_COUNTS)
 COUNT_NAMES: tuple[str, ...] = tuple(f.name for f in COUNTS)
 
 # Counts that add up to another shown count: complementary suppression protects each of these sums.
@@ -118,6 +147,11 @@ RATES: tuple[RateFigure, ...] = (
     ),
     RateFigure("opted_out", "Opted out of delivered", "opted_out", "delivered", flagged=False),
     RateFigure("fallback", "Texts in a fallback language", "texts_fallback", "texts_sent", flagged=False),
+)
+
+JOURNEY_RATES: tuple[RateFigure, ...] = (
+    RateFigure("journeys_answered", "Answered (of journeys)", "journeys_answered", "journeys", flagged=True),
+    RateFigure("journeys_no_reply", "No reply (of journeys)", "journeys_no_reply", "journeys", flagged=False),
 )
 
 DIMENSIONS: dict[str, str] = {

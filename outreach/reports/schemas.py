@@ -77,6 +77,18 @@ class WeekCell(BaseModel):
     confirmed_rate: float | None
 
 
+class JourneysOut(BaseModel):
+    """Journey outcomes (`figures.JOURNEY_COUNTS`) by group, suppressed like the funnel's counts."""
+
+    by: str = Field(
+        description="the dimension journeys are grouped by (language for language_used, fallback)"
+    )
+    by_meaning: str
+    counts: list[str] = Field(description="the count names shown")
+    groups: list[GroupOut]
+    total: GroupOut
+
+
 class ReportOut(BaseModel):
     """The outcome report for a campaign or a clinic's date range, grouped by one dimension."""
 
@@ -99,4 +111,7 @@ class ReportOut(BaseModel):
     total: GroupOut
     response_times: list[ResponseTimes] = Field(
         default_factory=list, description="by language or interpreter only: waits for a person's reply"
+    )
+    journeys: JourneysOut | None = Field(
+        default=None, description="journey outcomes by group; null when the scope has no journeys"
     )

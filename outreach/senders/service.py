@@ -11,12 +11,13 @@ from sqlmodel import Session, col, select
 
 from outreach.campaigns.models import Campaign
 from outreach.config import Settings
-from outreach.errors import Conflict, Invalid, NotFound
+from outreach.errors import Conflict, Invalid
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.messaging.pacing import default_rate
 from outreach.senders import secrets
 from outreach.senders.models import Sender, SenderType
 from outreach.senders.schemas import SenderCreate, SenderPublic, SenderUpdate
+from outreach.tenancy import get_owned
 
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 SHORT_CODE = re.compile(r"^\d{5,6}$")  # US short codes
@@ -147,10 +148,7 @@ def list_senders(*, session: Session, clinic_id: uuid.UUID) -> list[Sender]:
 
 def get_sender(*, session: Session, clinic_id: uuid.UUID, sender_id: uuid.UUID) -> Sender:
     """One of the clinic's senders (another clinic's is not found)."""
-    sender = session.get(Sender, sender_id)
-    if sender is None or sender.clinic_id != clinic_id:
-        raise NotFound("sender")
-    return sender
+    return get_owned(session, Sender, sender_id, clinic_id=clinic_id, name="sender")
 
 
 def update_sender(
@@ -200,9 +198,7 @@ def set_campaign_sender(
     *, session: Session, clinic_id: uuid.UUID, campaign_id: uuid.UUID, sender_id: uuid.UUID | None
 ) -> Campaign:
     """Name the sender a campaign's texts go out from (None: the clinic's default)."""
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None or campaign.clinic_id != clinic_id:
-        raise NotFound("campaign")
+    campaign = get_owned(session, Campaign, campaign_id, clinic_id=clinic_id, name="campaign")
     if sender_id is not None:
         get_sender(session=session, clinic_id=clinic_id, sender_id=sender_id)
     campaign.sender_id = sender_id

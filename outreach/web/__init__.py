@@ -15,6 +15,7 @@ from outreach.web import (
     campaign_form,
     campaigns,
     clinic,
+    ehr,
     library,
     messages,
     patient_pages,
@@ -101,6 +102,7 @@ def install(app: FastAPI) -> None:
     app.include_router(campaign_form.router)  # before campaigns: /new and /{id}/edit are not ids or actions
     app.include_router(campaigns.router)
     app.include_router(senders.router)
+    app.include_router(ehr.router)
     app.include_router(reports.router)
     app.include_router(simulator.router)
     app.include_router(queue.router)

@@ -21,7 +21,7 @@ from outreach.db import utcnow
 from outreach.demo import is_demo_campaign
 from outreach.errors import DomainError
 from outreach.patients import service as patients
-from outreach.web import demo_actions, wording
+from outreach.web import demo_actions, journey_view, wording
 from outreach.web.deps import (
     PREFIX,
     FormDep,
@@ -108,6 +108,7 @@ def campaign_page(
     )
     figures = delivery.delivery_figures(session=db, clinic_id=viewer.clinic.id, campaign_ids=[campaign.id])
     shown, problem = _step_preview(db, viewer, campaign.id, patient, step)
+    steps = campaigns.get_steps(session=db, campaign_id=campaign.id)
     context = {
         "viewer": viewer,
         "campaign": campaign,
@@ -115,7 +116,13 @@ def campaign_page(
         "demo": is_demo_campaign(campaign),
         "fallback_lines": wording.fallback_groups(timeline.fallbacks) if timeline else [],
         "left_out": wording.left_out(timeline.excluded) if timeline else "",
-        "steps": campaigns.get_steps(session=db, campaign_id=campaign.id),
+        "steps": steps,
+        "timings": [journey_view.step_timing(s, campaign.anchor_event) for s in steps],
+        "journeys": journey_view.journey_view(
+            db=db, clinic_id=viewer.clinic.id, campaign=campaign, steps=steps
+        ),
+        "withheld": journey_view.WITHHELD,
+        "anchor_label": journey_view.EVENTS.get(campaign.anchor_event or "", campaign.anchor_event),
         "timeline": timeline,
         "figures": figures[campaign.id],
         "progress": None if draft else _progress(db, viewer, campaign.id),

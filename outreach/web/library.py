@@ -14,6 +14,7 @@ from outreach.campaigns import authoring
 from outreach.clinics.models import Clinic, Role
 from outreach.db import utcnow
 from outreach.errors import DomainError, Invalid
+from outreach.i18n import provenance
 from outreach.library import service as library
 from outreach.web.deps import PREFIX, FormDep, PageError, Viewer, ViewerDep, flash, render, role_required
 
@@ -37,6 +38,10 @@ def library_page(request: Request, viewer: ViewerDep, db: SessionDep, settings: 
         "viewer": viewer,
         "templates": library.library(session=db, clinic=viewer.clinic, wanted=wanted),
         "source": library.source_language(viewer.clinic),
+        "catalogs": [
+            (provenance.status(tag), i18n.review_notice(tag)) for tag in wanted if tag in i18n.SUPPORTED
+        ],
+        "require_reviewed": viewer.clinic.require_reviewed_translations,
     }
     return render(request, "library.html", context, settings=settings)
 

@@ -77,6 +77,7 @@ def reports_page(
         "total": report_view.funnel(report, report.total),
         "dimensions": figures.DIMENSIONS,
         "counts": {f.name: f for f in figures.COUNTS},
+        "journey_counts": {f.name: f for f in figures.JOURNEY_COUNTS},
         "rates": [r for r in figures.RATES if r.name in report.total.rates],
         "campaigns": campaigns.list_campaigns(session=db, clinic_id=viewer.clinic.id, limit=200, offset=0),
         "chosen": {"campaign_id": campaign_id, "by": by, "from": date_from, "to": date_to},

@@ -1,4 +1,5 @@
-"""A small FHIR R4 server for tests: SMART token endpoint, Appointment search with paging and _include,
+"""A small FHIR R4 server for tests: SMART token endpoint, Appointment and Encounter searches with paging,
+status, _lastUpdated and _include,
 reads with ETags, conditional updates (If-Match), Task creation, and scripted faults (429, 5xx, 401).
 
 It runs in a thread on a free loopback port; tests reach it through the real httpx client.
@@ -47,6 +48,7 @@ class FakeFhir:
     page_size: int = 50
     patients: dict[str, dict[str, Any]] = field(default_factory=dict)
     appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    encounters: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     conflicts_on_put: int = 0  # this many PUTs meet a concurrent edit first (version bumped, 412)
@@ -65,12 +67,26 @@ class FakeFhir:
         resource = {**resource, "meta": {"versionId": "1", "lastUpdated": last_updated}}
         self.appointments[resource["id"]] = resource
 
-    def searches(self) -> list[dict[str, list[str]]]:
-        """The query of every Appointment search page asked for."""
-        return [q for method, path, q, _ in self.requests if method == "GET" and path == "/fhir/Appointment"]
+    def put_encounter(self, resource: dict[str, Any], last_updated: str = "2026-12-01T00:00:00Z") -> None:
+        """Store an encounter at version 1."""
+        resource = {**resource, "meta": {"versionId": "1", "lastUpdated": last_updated}}
+        self.encounters[resource["id"]] = resource
+
+    def searches(self, kind: str = "Appointment") -> list[dict[str, list[str]]]:
+        """The query of every search page of this resource type asked for."""
+        return [q for method, path, q, _ in self.requests if method == "GET" and path == f"/fhir/{kind}"]
 
 
-def _bundle(server: FakeFhir, query: dict[str, list[str]]) -> dict[str, Any]:
+def _patients_of(resource: dict[str, Any]) -> list[str]:
+    """The Patient ids an Appointment's participants or an Encounter's subject reference."""
+    if resource["resourceType"] == "Encounter":
+        refs = [str((resource.get("subject") or {}).get("reference") or "")]
+    else:
+        refs = [str(p.get("actor", {}).get("reference") or "") for p in resource["participant"]]
+    return [r.split("/")[-1] for r in refs if r.startswith("Patient/")]
+
+
+def _bundle(server: FakeFhir, query: dict[str, list[str]], kind: str = "Appointment") -> dict[str, Any]:
     window = list(query.get("date", []))
     low = next(
         (datetime.fromisoformat(v[2:].replace("Z", "+00:00")) for v in window if v.startswith("ge")), None
@@ -79,27 +95,26 @@ def _bundle(server: FakeFhir, query: dict[str, list[str]]) -> dict[str, Any]:
         (datetime.fromisoformat(v[2:].replace("Z", "+00:00")) for v in window if v.startswith("le")), None
     )
     since = query.get("_lastUpdated", [""])[0]
+    statuses = {s for v in query.get("status", []) for s in v.split(",")}
     found = []
-    for appointment in sorted(server.appointments.values(), key=lambda a: a["id"]):
+    stored = server.encounters if kind == "Encounter" else server.appointments
+    for appointment in sorted(stored.values(), key=lambda a: a["id"]):
         start = datetime.fromisoformat(appointment["start"]) if appointment.get("start") else None
         if start is not None and ((low and start < low) or (high and start > high)):
             continue
         if since and appointment["meta"]["lastUpdated"] < since[2:]:
             continue
+        if statuses and appointment["status"] not in statuses:
+            continue
         found.append(appointment)
     offset = int(query.get("_offset", ["0"])[0])
     page = found[offset : offset + server.page_size]
     entries: list[dict[str, Any]] = [
-        {"fullUrl": f"{server.base_url}/Appointment/{a['id']}", "resource": a, "search": {"mode": "match"}}
+        {"fullUrl": f"{server.base_url}/{kind}/{a['id']}", "resource": a, "search": {"mode": "match"}}
         for a in page
     ]
-    if "Appointment:patient" in query.get("_include", []):
-        refs = {
-            p["actor"]["reference"].split("/")[-1]
-            for a in page
-            for p in a["participant"]
-            if p.get("actor", {}).get("reference", "").startswith("Patient/")
-        }
+    if f"{kind}:patient" in query.get("_include", []):
+        refs = {ref for a in page for ref in _patients_of(a)}
         entries += [
             {
                 "fullUrl": f"{server.base_url}/Patient/{r}",
@@ -109,12 +124,12 @@ def _bundle(server: FakeFhir, query: dict[str, list[str]]) -> dict[str, Any]:
             for r in sorted(refs)
             if r in server.patients
         ]
-    links = [{"relation": "self", "url": f"{server.base_url}/Appointment"}]
+    links = [{"relation": "self", "url": f"{server.base_url}/{kind}"}]
     if offset + server.page_size < len(found):
         following = [(k, v) for k, vs in query.items() for v in vs if k != "_offset"] + [
             ("_offset", str(offset + server.page_size))
         ]
-        links.append({"relation": "next", "url": f"{server.base_url}/Appointment?{urlencode(following)}"})
+        links.append({"relation": "next", "url": f"{server.base_url}/{kind}?{urlencode(following)}"})
     return {
         "resourceType": "Bundle",
         "type": "searchset",
@@ -206,8 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _fhir(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> None:
         fake = self.server.fake
         parts = path.strip("/").split("/")
-        if method == "GET" and parts == ["Appointment"]:
-            self._send(200, _bundle(fake, query))
+        if method == "GET" and parts in (["Appointment"], ["Encounter"]):
+            self._send(200, _bundle(fake, query, parts[0]))
         elif (
             method == "GET"
             and len(parts) == 2

@@ -44,7 +44,7 @@ def test_an_appointment_whose_participants_were_all_seen_is_still_checked_whole(
 
 def test_other_resource_types_are_skipped_and_a_resource_without_id_rejected() -> None:
     location = parsing.checked({"resourceType": "Location", "id": "1"}, where="1")
-    assert location.skip == "outreach imports Patient and Appointment resources only"
+    assert location.skip == "outreach imports Patient, Appointment and Encounter resources only"
     nameless = parsing.checked({"resourceType": "Patient"}, where="line 4")
     assert (nameless.fhir_id, nameless.problem) == ("line 4", "id: a resource needs an id to be kept in step")
 

@@ -3,6 +3,11 @@ written on a refusal, and a launched campaign cannot be changed."""
 
 from __future__ import annotations
 
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
@@ -10,6 +15,8 @@ from sqlmodel import Session, col, func, select
 from outreach.campaigns.launch import launch
 from outreach.campaigns.models import Campaign, CampaignStep
 from outreach.db import session_scope, utcnow
+from outreach.i18n import catalogs
+from outreach.i18n.languages import locales_dir
 from tests.factories import create_clinic, create_key, create_patient
 from tests.web.conftest import csrf_of, reminder_campaign, sign_in
 
@@ -95,3 +102,41 @@ def test_a_draft_is_changed_in_place_and_a_launched_one_is_not(
     assert again.status_code == 409
     with Session(engine) as session:
         assert session.get_one(Campaign, campaign.id).name == "Reminders, two steps"
+
+
+@pytest.fixture
+def spanish_reviewed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogs with Spanish marked as reviewed by a native speaker (everything else a draft)."""
+    copy = tmp_path / "locales"
+    shutil.copytree(locales_dir(), copy)
+    monkeypatch.setenv("OUTREACH_LOCALES_DIR", str(copy))
+    catalogs.mark_reviewed("es", by="Ana Reyes", on=date(2026, 5, 20))
+
+
+@pytest.mark.usefixtures("spanish_reviewed")
+def test_feedback_and_template_library_say_which_built_in_translations_no_native_speaker_reviewed(
+    web_client: TestClient, engine: Engine
+) -> None:
+    clinic = create_clinic(engine)
+    for language in ["es", "so"]:
+        create_patient(engine, clinic, language=language)
+    sign_in(web_client, create_key(engine, clinic))
+    form = _form(
+        web_client, "/app/admin/campaigns/new", name="x", kind="reminder", s1_hours="24", s1_source="builtin",
+    )  # fmt: skip
+    answer = web_client.post("/app/admin/campaigns/feedback", data=form)
+    assert answer.status_code == 200
+    somali = answer.text.split('data-language="so"')[1].split("</tr>")[0]
+    spanish = answer.text.split('data-language="es"')[1].split("</tr>")[0]
+    assert "draft translation" in somali
+    assert "draft translation" not in spanish
+    assert "Somali: draft translation, not reviewed by a native speaker" in answer.text
+    assert "Spanish: draft" not in answer.text
+
+    library = web_client.get("/app/admin/templates").text
+    section = library.split('id="built-in-translations"')[1].split("</section>")[0]
+    somali_row = section.split('data-language="so"')[1].split("</tr>")[0]
+    spanish_row = section.split('data-language="es"')[1].split("</tr>")[0]
+    assert "draft" in somali_row
+    assert "not reviewed by a native speaker" in somali_row
+    assert "reviewed</span> by Ana Reyes on 2026-05-20" in spanish_row
