@@ -15,6 +15,7 @@ SCHEDULE_QUEUE = "schedule"
 SEND_QUEUE = "send"
 MATERIALIZE_EVERY_S = 2.0
 JOURNEYS_EVERY_S = 300.0  # call tasks for silent journeys: minutes matter little against a 24-hour grace
+REPORT_SUMMARIES_EVERY_S = 300.0  # a large campaign's report, as of at most about this long ago
 
 
 def make_app() -> Celery:
@@ -38,6 +39,7 @@ def make_app() -> Celery:
             "outreach.materialize": {"queue": SCHEDULE_QUEUE},
             "outreach.journeys": {"queue": SCHEDULE_QUEUE},
             "outreach.retention": {"queue": SCHEDULE_QUEUE},
+            "outreach.report_summaries": {"queue": SCHEDULE_QUEUE},
             "sms.send": {"queue": SEND_QUEUE},
             "sms.send_batch": {"queue": SEND_QUEUE},
         },
@@ -65,6 +67,11 @@ def make_app() -> Celery:
                 "options": {"expires": 60},
             },
             "retention": {"task": "outreach.retention", "schedule": 3600.0, "options": {"expires": 3600}},
+            "report-summaries": {
+                "task": "outreach.report_summaries",
+                "schedule": REPORT_SUMMARIES_EVERY_S,
+                "options": {"expires": REPORT_SUMMARIES_EVERY_S * 2},
+            },
         },
         worker_hijack_root_logger=False,
         timezone="UTC",

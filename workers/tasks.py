@@ -11,6 +11,7 @@ from outreach.db import engine_for, session_scope, utcnow
 from outreach.fhir.periodic import sync_and_write_back
 from outreach.journeys import follow as journeys_follow
 from outreach.messaging import dispatch
+from outreach.reports.periodic import refresh_campaigns
 from outreach.security.retention import purge
 from workers.celery_app import SEND_QUEUE, app
 
@@ -71,3 +72,12 @@ def retention() -> dict[str, int]:
     """Remove the words of texts older than each clinic's retention period (the outcomes stay)."""
     with session_scope(engine_for(get_settings().database_url)) as session:
         return purge(session=session, now=utcnow())
+
+
+@app.task(name="outreach.report_summaries", ignore_result=True)
+def report_summaries() -> dict[str, int]:
+    """Bring each large campaign's stored report summary up to date with its texts and replies."""
+    settings = get_settings()
+    return refresh_campaigns(
+        engine=engine_for(settings.database_url), now=utcnow(), reply_days=settings.report_reply_days
+    )

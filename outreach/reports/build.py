@@ -18,12 +18,13 @@ from outreach.errors import Invalid
 from outreach.reports import figures
 from outreach.reports.groups import NO_TEXT, Languages, clinic_languages, clinic_of, label
 from outreach.reports.journeys import count_journeys, journey_dimension
-from outreach.reports.queries import Scope, count_groups
+from outreach.reports.queries import Scope
 from outreach.reports.responses import DIMENSIONS as RESPONSE_DIMENSIONS
 from outreach.reports.responses import response_times
 from outreach.reports.schemas import FlagOut, GroupOut, JourneysOut, RateOut, ReportOut, RuleOut, WeekCell
 from outreach.reports.scope import day_start
 from outreach.reports.stats import SMALL_CELL, FlagRule, Suppressed, disparity_flags, suppress_cells, wilson
+from outreach.reports.summary_read import report_counts
 from outreach.reports.trend import weekly_trend
 from outreach.tenancy import get_owned
 
@@ -173,8 +174,10 @@ def outcome_report(
     date_from: date | None = None,
     date_to: date | None = None,
     now: datetime,
+    live: bool = False,
 ) -> ReportOut:
-    """The report for one campaign (or the clinic's texts in [date_from, date_to)), grouped by `by`."""
+    """The report for one campaign (or the clinic's texts in [date_from, date_to)), grouped by `by`:
+    from the campaign's stored summary where one serves (`summary_read.py`), else (or when `live`) live."""
     if by not in figures.DIMENSIONS:
         raise Invalid("by", f"'{by}' must be one of {', '.join(figures.DIMENSIONS)}")
     if date_from and date_to and date_to <= date_from:
@@ -194,7 +197,8 @@ def outcome_report(
         reply_days=settings.report_reply_days,
     )
     languages = clinic_languages(session=session, clinic=clinic)
-    rows = count_groups(session=session, scope=scope, by=by, languages=languages, today=now.date())
+    counted = report_counts(session=session, scope=scope, by=by, languages=languages, now=now, live=live)
+    rows = counted.rows
     names = shown_counts(kind)
     total = {name: sum(r[name] for r in rows.values()) for name in figures.COUNT_NAMES}
     marks = suppression({k: {n: r[n] for n in names} for k, r in rows.items()}, total, names)
@@ -225,6 +229,7 @@ def outcome_report(
             small_cell=SMALL_CELL,
         ),
         generated_at=now,
+        computed_at=counted.computed_at,
         counts=names,
         groups=groups,
         total=_group("__total__", by, total, marks["__total__"], kind=kind, cost=clinic.cost_per_segment),

@@ -50,6 +50,9 @@ def print_table(report: ReportOut) -> None:
     console.print(table)
     if report.journeys is not None:
         print_journeys(report)
+    if report.computed_at is not None:
+        as_of = f"{report.computed_at:%Y-%m-%d %H:%M} UTC"
+        console.print(f"Counts as of {as_of} (the campaign's stored summary).", highlight=False)
     rule = report.rule
     console.print(
         f"⚑ flagged: at least {rule.threshold_pp:g} points below the best-served group "
@@ -119,3 +122,17 @@ def outcomes(
         typer.echo(to_csv(report), nl=False)
     else:
         print_table(report)
+
+
+@report_app.command("summaries")
+def summaries() -> None:
+    """Build or refresh the stored report summaries of large campaigns now (what Celery beat runs)."""
+    from outreach.cli_settings import cli_settings  # noqa: PLC0415  (see `outcomes`)
+    from outreach.db import engine_for, utcnow  # noqa: PLC0415
+    from outreach.reports.periodic import refresh_campaigns  # noqa: PLC0415
+
+    settings = cli_settings()
+    done = refresh_campaigns(
+        engine=engine_for(settings.database_url), now=utcnow(), reply_days=settings.report_reply_days
+    )
+    console.print(", ".join(f"{name}: {n}" for name, n in done.items()), highlight=False)

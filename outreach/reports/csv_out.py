@@ -58,6 +58,8 @@ def to_csv(report: ReportOut) -> str:
     buffer.write(
         f"# outreach outcome report: {scope}{span}, by {report.by}; generated {report.generated_at}\n"
     )
+    if report.computed_at is not None:
+        buffer.write(f"# counts as of {report.computed_at} (the campaign's stored summary)\n")
     buffer.write(
         f"# reply window {rule.reply_days} days; flag: at least {rule.threshold_pp:g} points below the "
         f"best-served group of at least {rule.min_group_size} patients and p < {rule.alpha:g} "

@@ -9,6 +9,7 @@ Figures are defined in `outreach/reports/figures.py`; this module only counts th
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -26,6 +27,9 @@ from outreach.reports.figures import FAILURE_GROUPS, FAILURE_OTHER
 from outreach.reports.groups import NO_TEXT, PER_TEXT, Languages, as_text, key_expression
 
 REPORT_WORK_MEM = "64MB"
+# A condition on a patient-id column: restricts the per-text and per-patient levels to some patients
+# (the stored summary's refresh recomputes only the patients whose texts or replies changed).
+PatientFilter = Callable[[Any], ColumnElement[bool]]
 HANDED_TO_CARRIER = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.FAILED, MessageStatus.UNKNOWN)
 
 
@@ -66,7 +70,7 @@ def within_days(later: Any, earlier: Any, days: int, dialect: str) -> ColumnElem
 REPLY_KINDS = ("any", "confirm", "cancel", "optout", "a1", "a2", "a3")
 
 
-def replies_subquery(scope: Scope) -> Subquery:
+def replies_subquery(scope: Scope, among: PatientFilter | None = None) -> Subquery:
     """Per text the clinic's patients answered: when the first reply of each kind came.
 
     Read from the inbound texts alone (an answer names the text it answers); the reply window is applied
@@ -78,6 +82,10 @@ def replies_subquery(scope: Scope) -> Subquery:
         return func.min(i.received_at if condition is None else case((condition, i.received_at)))
 
     checkin = i.kind == InboundKind.CHECKIN_ANSWER.value
+    where = [i.clinic_id == scope.clinic_id, i.in_reply_to_id.is_not(None)]
+    if among is not None:
+        o = OutboundMessage.__table__.c  # type: ignore[attr-defined]
+        where.append(i.in_reply_to_id.in_(select(o.id).where(scope.texts(o), among(o.patient_id))))
     return (
         select(
             i.in_reply_to_id.label("message_id"),
@@ -87,7 +95,7 @@ def replies_subquery(scope: Scope) -> Subquery:
             first(i.kind == InboundKind.OPTOUT.value).label("first_optout"),
             *(first(and_(checkin, i.answer == n)).label(f"first_a{n}") for n in (1, 2, 3)),
         )
-        .where(i.clinic_id == scope.clinic_id, i.in_reply_to_id.is_not(None))
+        .where(*where)
         .group_by(i.in_reply_to_id)
         .subquery("replies")
     )
@@ -103,10 +111,23 @@ def _failure_group(code: Any) -> ColumnElement[str]:
     return case(*whens, else_=FAILURE_OTHER)
 
 
-def per_text(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Subquery:
-    """One row per text of the scope: its flags (0/1) and segments, each reply window compared once."""
+def per_text_query(
+    scope: Scope,
+    *,
+    by: str,
+    languages: Languages,
+    today: date,
+    dialect: str,
+    among: PatientFilter | None = None,
+    summary_keys: bool = False,
+) -> Select[Any]:
+    """One row per text of the scope: its flags (0/1) and segments, each reply window compared once.
+
+    `summary_keys`: every text group's key (`text_key_<dimension>`) and the patient's language tag too,
+    so the stored summary's groupings are all grouped from one pass over the texts.
+    """
     o = col
-    r = replies_subquery(scope)
+    r = replies_subquery(scope, among)
 
     status = o(OutboundMessage.status)
     sent = status.in_([s.value for s in HANDED_TO_CARRIER])
@@ -117,6 +138,12 @@ def per_text(scope: Scope, *, by: str, languages: Languages, today: date, dialec
     keys: list[ColumnElement[Any]] = [o(OutboundMessage.patient_id).label("patient_id")]
     if by in PER_TEXT:
         keys.append(as_text(key_expression(by, languages=languages, today=today)).label("text_key"))
+    if summary_keys:
+        keys += [
+            as_text(key_expression(d, languages=languages, today=today)).label(f"text_key_{d}")
+            for d in sorted(PER_TEXT)
+        ]
+        keys.append(o(Patient.language).label("patient_language"))
     columns = [
         _flag(sent).label("sent"),
         _flag(or_(status == MessageStatus.DELIVERED.value, and_(sent, replied))).label("delivered"),
@@ -137,19 +164,34 @@ def per_text(scope: Scope, *, by: str, languages: Languages, today: date, dialec
         .outerjoin(r, r.c.message_id == o(OutboundMessage.id))
         .where(scope.texts(OutboundMessage.__table__.c))  # type: ignore[attr-defined]
     )
+    if among is not None:
+        query = query.where(among(o(OutboundMessage.patient_id)))
     if dialect == "postgresql":
         # Kept a level of its own: pulled up into the grouping above, each flag (and its reply window)
         # would be computed again in every aggregate that reads it.
         query = query.offset(0)
+    return query
+
+
+def per_text(
+    scope: Scope,
+    *,
+    by: str,
+    languages: Languages,
+    today: date,
+    dialect: str,
+    among: PatientFilter | None = None,
+) -> Subquery:
+    """`per_text_query` as a subquery."""
+    query = per_text_query(scope, by=by, languages=languages, today=today, dialect=dialect, among=among)
     return query.subquery("per_text")
 
 
-def per_patient(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Subquery:
-    """Flags and sums per patient (and per text group when `by` belongs to texts)."""
-    t = per_text(scope, by=by, languages=languages, today=today, dialect=dialect)
+def patient_level(t: Any, *, text_key: Any = None) -> Select[Any]:
+    """Flags and sums per patient (and per text group, given the per-text rows' `text_key` column)."""
     keys: list[ColumnElement[Any]] = [t.c.patient_id]
-    if by in PER_TEXT:
-        keys.append(t.c.text_key)
+    if text_key is not None:
+        keys.append(text_key.label("text_key"))
     flags = ("sent", "delivered", "held", "skipped", "replied", *REPLY_KINDS[1:])
     names = {"confirm": "confirmed"}
     columns = [
@@ -164,12 +206,40 @@ def per_patient(scope: Scope, *, by: str, languages: Languages, today: date, dia
         ),
         func.sum(t.c.segments).label("segments"),
     ]
-    return select(*keys, *columns).group_by(*keys).subquery("per_patient")
+    return select(*keys, *columns).group_by(*keys)
 
 
-def funnel_query(scope: Scope, *, by: str, languages: Languages, today: date, dialect: str) -> Select[Any]:
-    """One row per group: the group key, then every count of `figures.COUNTS` by name."""
-    t = per_patient(scope, by=by, languages=languages, today=today, dialect=dialect)
+def per_patient(
+    scope: Scope,
+    *,
+    by: str,
+    languages: Languages,
+    today: date,
+    dialect: str,
+    among: PatientFilter | None = None,
+) -> Subquery:
+    """Flags and sums per patient (and per text group when `by` belongs to texts)."""
+    t = per_text(scope, by=by, languages=languages, today=today, dialect=dialect, among=among)
+    level = patient_level(t, text_key=t.c.text_key if by in PER_TEXT else None)
+    return level.subquery("per_patient")
+
+
+def funnel_query(
+    scope: Scope,
+    *,
+    by: str,
+    languages: Languages,
+    today: date,
+    dialect: str,
+    patient_rows: Subquery | None = None,
+) -> Select[Any]:
+    """One row per group: the group key, then every count of `figures.COUNTS` by name.
+
+    `patient_rows` are the per-patient rows to group (the stored summary's); default: computed live.
+    """
+    t = patient_rows
+    if t is None:
+        t = per_patient(scope, by=by, languages=languages, today=today, dialect=dialect)
     if by in PER_TEXT:
         key: ColumnElement[Any] = func.coalesce(t.c.text_key, NO_TEXT)
     else:
@@ -182,7 +252,10 @@ def funnel_query(scope: Scope, *, by: str, languages: Languages, today: date, di
         return func.coalesce(t.c[name], 0)
 
     def total(condition: ColumnElement[bool]) -> Any:
-        return func.sum(_flag(condition))
+        return func.count().filter(condition)
+
+    def added(name: str) -> Any:
+        return func.sum(t.c[name])  # a patient without texts adds nothing (SUM skips NULL)
 
     not_sent = and_(~none, n("sent") == 0)
     delivered = n("delivered") == 1
@@ -195,22 +268,22 @@ def funnel_query(scope: Scope, *, by: str, languages: Languages, today: date, di
         "held": total(and_(not_sent, n("held") == 1)),
         "skipped": total(and_(not_sent, n("held") == 0, n("skipped") == 1)),
         "waiting": total(and_(not_sent, n("held") == 0, n("skipped") == 0)),
-        "sent": func.sum(n("sent")),
-        "delivered": func.sum(n("delivered")),
+        "sent": added("sent"),
+        "delivered": added("delivered"),
         "not_delivered": total(and_(n("sent") == 1, ~delivered)),
-        "replied": func.sum(n("replied")),
-        "confirmed": func.sum(n("confirmed")),
+        "replied": added("replied"),
+        "confirmed": added("confirmed"),
         "cancel_requested": total(and_(n("cancel") == 1, n("confirmed") == 0)),
         "no_answer": total(and_(delivered, n("cancel") == 0, n("confirmed") == 0)),
-        "answered_1": func.sum(n("a1")),
-        "answered_2": func.sum(n("a2")),
-        "answered_3_worse": func.sum(n("a3")),
-        "opted_out": func.sum(n("optout")),
+        "answered_1": added("a1"),
+        "answered_2": added("a2"),
+        "answered_3_worse": added("a3"),
+        "opted_out": added("optout"),
     }
     for name in ("texts_sent", "texts_delivered", "texts_fallback", "texts_failed", "segments"):
-        counts[name] = func.sum(n(name))
+        counts[name] = added(name)
     for g in (*FAILURE_GROUPS, FAILURE_OTHER):
-        counts[f"failed_{g}"] = func.sum(n(f"failed_{g}"))
+        counts[f"failed_{g}"] = added(f"failed_{g}")
     labelled = [key.label("group_key"), *(func.coalesce(v, 0).label(k) for k, v in counts.items())]
     if scope.campaign_id is not None:
         base = (
@@ -227,18 +300,31 @@ def funnel_query(scope: Scope, *, by: str, languages: Languages, today: date, di
     return base.group_by(literal_column("group_key")).order_by(literal_column("group_key"))
 
 
-def count_groups(
-    *, session: Session, scope: Scope, by: str, languages: Languages, today: date
-) -> dict[str, dict[str, int]]:
-    """Every group's counts, by group key."""
-    dialect = session.get_bind().dialect.name
-    query = funnel_query(scope, by=by, languages=languages, today=today, dialect=dialect)
+def tune_for_report(session: Session) -> None:
+    """PostgreSQL settings for one report-sized statement, for this transaction only."""
     conn = session.connection()
-    if dialect == "postgresql":
+    if conn.dialect.name == "postgresql":
         # One aggregate row per patient with ~30 figures: at the default 4 MB PostgreSQL sorts them on
         # disk instead of hashing in memory. For this transaction only.
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         # Compiling this many expressions to machine code costs more than it saves on one run.
         conn.exec_driver_sql("SET LOCAL jit = off")
-    rows = conn.execute(query).mappings().all()
+
+
+def count_groups(
+    *,
+    session: Session,
+    scope: Scope,
+    by: str,
+    languages: Languages,
+    today: date,
+    patient_rows: Subquery | None = None,
+) -> dict[str, dict[str, int]]:
+    """Every group's counts, by group key (from `patient_rows` when given, else live)."""
+    dialect = session.get_bind().dialect.name
+    query = funnel_query(
+        scope, by=by, languages=languages, today=today, dialect=dialect, patient_rows=patient_rows
+    )
+    tune_for_report(session)
+    rows = session.connection().execute(query).mappings().all()
     return {str(row["group_key"]): {k: int(v) for k, v in row.items() if k != "group_key"} for row in rows}

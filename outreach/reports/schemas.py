@@ -102,6 +102,10 @@ class ReportOut(BaseModel):
     by_meaning: str
     rule: RuleOut
     generated_at: datetime
+    computed_at: datetime | None = Field(
+        default=None,
+        description="the counts are as of this time (a large campaign's stored summary); null: computed now",
+    )
     counts: list[str] = Field(description="the count names shown, in funnel order")
     groups: list[GroupOut]
     total: GroupOut
