@@ -6,7 +6,7 @@ which a refresh finds the patients whose texts changed, and one on inbound texts
 by which it reads only those patients' replies.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03 13:00:00.000000
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import outreach.db
 
 revision: str = "0016"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
