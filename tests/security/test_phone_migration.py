@@ -112,6 +112,7 @@ def test_upgrade_encrypts_existing_numbers_and_downgrade_decrypts_them(empty_url
     with engine.connect() as conn:
         stored = " ".join(str(v) for row in conn.execute(sa.text("SELECT * FROM inbox_thread")) for v in row)
     assert STRANGER[2:] not in stored
+    command.upgrade(config, "head")  # the later migrations apply over the converted rows
     migrate.check(empty_url)
 
     command.downgrade(config, "0013")
