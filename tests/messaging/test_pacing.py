@@ -34,7 +34,9 @@ def _interval(rate: float) -> float:
     return (1 + GUARD_S) / rate
 
 
-def _hammer(pacer: Pacer, *, rate: float, seconds: float, threads: int, cost: int = 1) -> list[float]:
+def _hammer(
+    pacer: Pacer, *, rate: float, seconds: float, threads: int, cost: int = 1, sender: str = "clinic-sender"
+) -> list[float]:
     """Threads send as fast as the pacer allows; returns one timestamp per segment sent."""
     stamps: list[float] = []
     lock = threading.Lock()
@@ -42,7 +44,7 @@ def _hammer(pacer: Pacer, *, rate: float, seconds: float, threads: int, cost: in
 
     def run() -> None:
         while True:
-            pacer.wait("clinic-sender", rate=rate, burst=1, cost=cost)
+            pacer.wait(sender, rate=rate, burst=1, cost=cost)
             now = time.time()
             if now >= until:
                 return
@@ -57,18 +59,28 @@ def _hammer(pacer: Pacer, *, rate: float, seconds: float, threads: int, cost: in
     return sorted(stamps)
 
 
+def _most_of_the_rate_gets_through(
+    pacer: Pacer, *, rate: float, threads: int, share: float, cost: int = 1, tries: int = 3
+) -> bool:
+    """Hammer the pacer: the rate holds in every 1-s window of every try (asserted), and in at least one
+    try `share` of the rate got through. A stalled machine only ever lowers throughput, so a try may
+    miss; a pacer that starves its senders misses every time."""
+    for attempt in range(tries):  # each try on a fresh bucket: the last one's reservations do not carry over
+        stamps = _hammer(pacer, rate=rate, seconds=2.2, threads=threads, cost=cost, sender=f"try-{attempt}")
+        assert max_in_window(stamps) <= rate
+        if len(stamps) >= share * rate * 2.2:
+            return True
+    return False
+
+
 def test_eight_threads_never_exceed_the_rate_in_any_second(pacer: Pacer) -> None:
-    stamps = _hammer(pacer, rate=20, seconds=2.2, threads=8)
-    assert max_in_window(stamps) <= 20
-    # Most of the rate gets through (a pacer that starved its senders would fail); the margin is for a
-    # busy machine, where the eight threads are not always scheduled when their turn comes.
-    assert len(stamps) >= 0.75 * 20 * 2.2, "the pacer should still let most of the rate through"
+    assert _most_of_the_rate_gets_through(pacer, rate=20, threads=8, share=0.75), (
+        "the pacer should still let most of the rate through"
+    )
 
 
 def test_multi_segment_texts_count_every_segment(pacer: Pacer) -> None:
-    stamps = _hammer(pacer, rate=12, seconds=2.2, threads=4, cost=3)
-    assert max_in_window(stamps) <= 12
-    assert len(stamps) >= 0.8 * 12 * 2.2
+    assert _most_of_the_rate_gets_through(pacer, rate=12, threads=4, share=0.8, cost=3)
 
 
 def test_callers_queue_in_order_one_interval_apart(pacer: Pacer) -> None:
