@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, literal_column, tuple_, union_all
+from sqlalchemy import Integer, bindparam, func, literal, literal_column, tuple_, union_all
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnClause
@@ -100,42 +101,118 @@ def _decode(cursor: str) -> tuple[int, datetime, uuid.UUID]:
 
 _ORDER = (col(Thread.priority_rank), col(Thread.waiting_since), col(Thread.id))
 _THREAD_COLUMNS = tuple(Thread.__table__.columns)  # type: ignore[attr-defined]
+_ID_TYPE = Thread.__table__.c.id.type  # type: ignore[attr-defined]
 
 
-def _matching(filters: Filters, clinic_id: uuid.UUID, after: str | None) -> Any:
-    """The threads that match the filters (their ordering columns), after the cursor's thread."""
-    query = sql_select(*_ORDER).where(col(Thread.clinic_id) == clinic_id)
-    if set(filters.status) <= set(ACTIVE):
-        query = query.where(_ACTIVE_SQL)
-    if set(filters.status) != set(ACTIVE):  # the same condition twice misleads the planner's estimates
-        query = query.where(col(Thread.status).in_(filters.status))
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What decides a page's statement, without the values: pages of one shape share one statement."""
+
+    status: tuple[ThreadStatus, ...]
+    priority: bool
+    language: bool
+    campaign: bool
+    languages: int | None  # "my languages": how many the coordinator reads
+    after: bool
+    size: int
+
+
+def _params(
+    filters: Filters,
+    *,
+    clinic_id: uuid.UUID,
+    key_id: uuid.UUID,
+    languages: tuple[str, ...],
+    after: str | None,
+) -> dict[str, Any]:
+    """The values a page's statement is run with (the names `_statement` binds)."""
+    values: dict[str, Any] = {"clinic_id": clinic_id, "key_id": key_id}
     if filters.priority is not None:
-        query = query.where(col(Thread.priority_rank) == PRIORITY_RANK[filters.priority])
+        values["priority_rank"] = PRIORITY_RANK[filters.priority]
     if filters.language is not None:
-        query = query.where(col(Thread.language) == negotiate(filters.language).language)
+        values["language"] = negotiate(filters.language).language
     if filters.campaign_id is not None:
-        query = query.where(col(Thread.campaign_id) == filters.campaign_id)
+        values["campaign_id"] = filters.campaign_id
+    values.update({f"language_{index}": language for index, language in enumerate(languages)})
     if after:
-        rank, since, ident = _decode(after)
-        query = query.where(tuple_(*_ORDER) > tuple_(rank, literal(since, UTCDateTime()), ident))
+        values["after_rank"], values["after_since"], values["after_id"] = _decode(after)
+    return values
+
+
+def _matching(shape: _Shape) -> Any:
+    """The threads that match the filters (their ordering columns), after the cursor's thread."""
+    query = sql_select(*_ORDER).where(col(Thread.clinic_id) == bindparam("clinic_id"))
+    if set(shape.status) <= set(ACTIVE):
+        query = query.where(_ACTIVE_SQL)
+    if set(shape.status) != set(ACTIVE):  # the same condition twice misleads the planner's estimates
+        query = query.where(col(Thread.status).in_(shape.status))
+    if shape.priority:
+        query = query.where(col(Thread.priority_rank) == bindparam("priority_rank"))
+    if shape.language:
+        query = query.where(col(Thread.language) == bindparam("language"))
+    if shape.campaign:
+        query = query.where(col(Thread.campaign_id) == bindparam("campaign_id"))
+    if shape.after:
+        cursor = (
+            bindparam("after_rank", type_=Integer()),
+            bindparam("after_since", type_=UTCDateTime()),
+            bindparam("after_id", type_=_ID_TYPE),
+        )
+        query = query.where(tuple_(*_ORDER) > tuple_(*cursor))
     return query
 
 
-def _page(
-    filters: Filters, clinic_id: uuid.UUID, languages: tuple[str, ...], after: str | None, size: int
-) -> Any:
+def _page(shape: _Shape) -> Any:
     """The page's threads in queue order (limit `size`), found on their ordering columns alone."""
-    query = _matching(filters, clinic_id, after)
-    if filters.mine:
+    query = _matching(shape)
+    if shape.languages is not None:
         # One ordered walk per language the coordinator reads, each as long as the page, then merged:
         # the page is among them, and no other thread in those languages is read or sorted.
         walks = [
-            sql_select(query.where(col(Thread.language) == language).order_by(*_ORDER).limit(size).subquery())
-            for language in languages
+            sql_select(
+                query.where(col(Thread.language) == bindparam(f"language_{index}"))
+                .order_by(*_ORDER)
+                .limit(shape.size)
+                .subquery()
+            )
+            for index in range(shape.languages)
         ]
         query = sql_select(union_all(*walks).subquery()) if walks else query.where(literal(False))
     # The page's selected columns are the ordering columns, in order.
-    return query.order_by(*query.selected_columns).limit(size).subquery()
+    return query.order_by(*query.selected_columns).limit(shape.size).subquery()
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(shape: _Shape) -> Any:
+    """A page's statement, built once per shape: a coordinator polling the queue reruns the same one, so
+    neither building the expression nor compiling it is paid again (PostgreSQL prepares it, too)."""
+    page = _page(shape)
+    holder_name = func.coalesce(CoordinatorProfile.display_name, ApiKey.name)
+    viewer = aliased(CoordinatorProfile)
+    # The thread's columns as plain rows, not ORM objects: a page is read, never changed (identity map
+    # and instance state cost more than the query).
+    return (
+        sql_select(
+            *_THREAD_COLUMNS,
+            col(Patient.given_name),
+            col(Patient.family_name),
+            col(Patient.phone),
+            holder_name,
+            sql_select(col(viewer.languages))
+            .where(
+                col(viewer.api_key_id) == bindparam("key_id"), col(viewer.clinic_id) == bindparam("clinic_id")
+            )
+            .scalar_subquery(),
+            sql_select(col(Clinic.default_language))
+            .where(col(Clinic.id) == bindparam("clinic_id"))
+            .scalar_subquery(),
+        )
+        .join(page, page.c.id == Thread.id)
+        .outerjoin(Patient, col(Patient.id) == Thread.patient_id)
+        .outerjoin(CoordinatorProfile, col(CoordinatorProfile.api_key_id) == Thread.claimed_by)
+        .outerjoin(ApiKey, col(ApiKey.id) == Thread.claimed_by)
+        .order_by(*_ORDER)
+    )
 
 
 def list_threads(
@@ -153,30 +230,17 @@ def list_threads(
     interpreter flag come back with the page.
     """
     known = languages_of(session=session, clinic_id=clinic_id, key_id=key_id) if filters.mine else None
-    page = _page(filters, clinic_id, known or (), cursor, limit + 1)
-    holder_name = func.coalesce(CoordinatorProfile.display_name, ApiKey.name)
-    viewer = aliased(CoordinatorProfile)
-    # The thread's columns as plain rows, not ORM objects: a page is read, never changed (identity map
-    # and instance state cost more than the query).
-    query = (
-        sql_select(
-            *_THREAD_COLUMNS,
-            col(Patient.given_name),
-            col(Patient.family_name),
-            col(Patient.phone),
-            holder_name,
-            sql_select(col(viewer.languages))
-            .where(col(viewer.api_key_id) == key_id, col(viewer.clinic_id) == clinic_id)
-            .scalar_subquery(),
-            sql_select(col(Clinic.default_language)).where(col(Clinic.id) == clinic_id).scalar_subquery(),
-        )
-        .join(page, page.c.id == Thread.id)
-        .outerjoin(Patient, col(Patient.id) == Thread.patient_id)
-        .outerjoin(CoordinatorProfile, col(CoordinatorProfile.api_key_id) == Thread.claimed_by)
-        .outerjoin(ApiKey, col(ApiKey.id) == Thread.claimed_by)
-        .order_by(*_ORDER)
+    shape = _Shape(
+        status=tuple(sorted(set(filters.status))),
+        priority=filters.priority is not None,
+        language=filters.language is not None,
+        campaign=filters.campaign_id is not None,
+        languages=len(known) if known is not None else None,
+        after=bool(cursor),
+        size=limit + 1,
     )
-    rows = session.connection().execute(query).all()
+    values = _params(filters, clinic_id=clinic_id, key_id=key_id, languages=known or (), after=cursor)
+    rows = session.connection().execute(_statement(shape), values).all()
     width = len(_THREAD_COLUMNS)
     languages = known if known is not None else _languages(rows[0][width + 4 :] if rows else (None, None))
     items = [
