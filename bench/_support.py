@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -135,6 +136,45 @@ class CpuMeter:
             for start, now in zip(before, after, strict=True)
         ]
         return spent[0], spent[1]
+
+
+class DatabaseCpu:
+    """CPU seconds of this process and of the PostgreSQL backends serving one database, over spans.
+
+    A bench's throwaway database is its own, so its backends' CPU is the bench's alone even while other
+    runs load the machine: CPU per operation is the figure that compares across sizes and hours.
+    Backends are read from `pg_stat_activity` when a span starts and ends (pooled connections persist).
+    """
+
+    def __init__(self, dsn: str) -> None:
+        self._conn = psycopg.connect(dsn, autocommit=True)
+        self._database = self._conn.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+        self._own = self._conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+
+    def _backends(self) -> set[int]:
+        rows = self._conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> %s", (self._database, self._own)
+        ).fetchall()
+        return {int(pid) for (pid,) in rows}
+
+    def span(self) -> tuple[float, dict[int, int]]:
+        """A span's start: this process's CPU and the database's backends' ticks."""
+        ticks = _cpu_ticks()
+        return time.process_time(), {pid: ticks[pid][2] for pid in self._backends() if pid in ticks}
+
+    def since(self, start: tuple[float, dict[int, int]]) -> tuple[float, float]:
+        """(this process, the database's backends) CPU seconds since `start`."""
+        began, before = start
+        ticks = _cpu_ticks()
+        hz = os.sysconf("SC_CLK_TCK")
+        backends = sum(
+            ticks[pid][2] - before.get(pid, 0) for pid in self._backends() | set(before) if pid in ticks
+        )
+        return time.process_time() - began, backends / hz
+
+    def close(self) -> None:
+        """Close the meter's own connection."""
+        self._conn.close()
 
 
 def psycopg_dsn(url: str) -> str:
