@@ -24,7 +24,15 @@ from outreach.clinics.models import Clinic
 from outreach.db import UTCDateTime, time_ordered_id
 from outreach.inbox.inbound_plan import IncomingSms, Plan, Sender, StoredText
 from outreach.inbox.models import InboundMessage
-from outreach.inbox.threads import REOPENED, THREAD_ID, UPSERT, thread_key_params, thread_params
+from outreach.inbox.threads import (
+    ADOPT,
+    REOPENED,
+    THREAD_ID,
+    UPSERT,
+    adopt_params,
+    thread_key_params,
+    thread_params,
+)
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import Appointment, AppointmentStatus, Patient
 from outreach.security.crypto import active
@@ -181,14 +189,18 @@ def writes(decided: Plan) -> list[Write]:
     """The statements that carry out a plan, in order.
 
     A text for a person: its thread first, so the text is filed on it, then any reopen event; a replayed
-    SID fails at the text and rolls the thread's change back with it.
+    SID fails at the text and rolls the thread's change back with it. A number no patient has, while index
+    keys rotate: its thread is moved to the newest key's index before anything looks for it.
     """
-    store = Write(STORE, store_params(decided.store, decided.received.reply))
+    text = decided.store
+    adopt = adopt_params(clinic_id=text.clinic_id, patient_id=text.patient_id, phone=text.sms.from_phone)
+    out = [Write(ADOPT, adopt)] if adopt else []
+    store = Write(STORE, store_params(text, decided.received.reply))
     if decided.thread is None:
-        out = [store]
+        out.append(store)
     else:
         thread = thread_params(decided.thread, sealed_phone=store.params["m_from"])
-        out = [Write(UPSERT, thread), store, Write(REOPENED, thread)]
+        out += [Write(UPSERT, thread), store, Write(REOPENED, thread)]
     if decided.confirm_visit is not None:
         out.append(Write(CONFIRM_VISIT, confirm_params(decided.confirm_visit)))
     return out

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     case,
+    exists,
     func,
     insert,
     literal,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
@@ -132,6 +134,37 @@ THREAD_ID = (
     .with_for_update(read=True, key_share=True)
     .scalar_subquery()
 )
+
+
+# While index keys rotate (OUTREACH_PHI_INDEX_KEYS holds a newer key before the previous one), a number no
+# patient has may still have its thread keyed by the previous key's index: the thread takes the newest
+# key's before the text is filed, so the stranger's next text lands on it instead of opening a second one
+# (`outreach keys rotate` renames the rest the same way). Nothing happens when the newest key's thread
+# already exists.
+_newer = _thread.alias("newer")
+ADOPT = (
+    update(_thread)
+    .where(
+        _thread.c.clinic_id == bindparam("t_clinic", type_=Uuid()),
+        _thread.c.party == bindparam("t_party_before"),
+        ~exists().where(
+            _newer.c.clinic_id == bindparam("t_clinic", type_=Uuid()), _newer.c.party == bindparam("t_party")
+        ),
+    )
+    .values(party=bindparam("t_party"))
+)
+
+
+def adopt_params(
+    *, clinic_id: uuid.UUID | None, patient_id: uuid.UUID | None, phone: str
+) -> dict[str, Any] | None:
+    """`ADOPT`'s parameters for a text from a number no patient has while index keys rotate, else None."""
+    if patient_id is not None or clinic_id is None:
+        return None
+    newest, before = active().lookups(phone)
+    if newest == before:
+        return None
+    return {"t_clinic": clinic_id, "t_party": f"n:{newest}", "t_party_before": f"n:{before}"}
 
 
 def thread_key_params(
