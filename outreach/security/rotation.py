@@ -5,8 +5,8 @@ Put the new key first in OUTREACH_PHI_KEYS (and OUTREACH_PHI_INDEX_KEYS), keep t
 restart, then rotate. Until the rotation is done, lookups accept the previous index key too
 (`crypto.Keyring.lookups`), so inbound texts keep finding their patients. Afterwards the old keys can be
 removed. Rows are rewritten in batches, each in its own transaction, so a rotation can be stopped and
-run again; a row changed by the service while its batch was read is left alone (it was just written
-under the newest keys).
+run again; a value the service changed while its batch was read is left alone (it was just written
+under the newest keys), and the row's other values are still rewritten.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, select, type_coerce, update
+from sqlalchemy import Table, Text, bindparam, case, select, type_coerce, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -82,15 +82,19 @@ def _again(keyring: Keyring, token: str | None) -> str | None:
 def _rotate_table(engine: Engine, sealed: Sealed, keyring: Keyring) -> int:
     table = sealed.table
     names = sealed.tokens
-    values: dict[str, Any] = {name: bindparam(f"b_new{i}", type_=Text) for i, name in enumerate(names)}
-    if sealed.index:
-        values[sealed.index] = bindparam("b_index")
-    # Only a row still holding the tokens this batch read: one the service rewrote since is already new.
-    unchanged = [
+    # Each value only where the row still holds the token this batch read: a value the service rewrote
+    # since is already under the newest keys (and the service may have rewritten one column of a row only).
+    same = [
         type_coerce(table.c[name], Text).is_not_distinct_from(bindparam(f"b_old{i}", type_=Text))
         for i, name in enumerate(names)
     ]
-    statement = update(table).where(table.c.id == bindparam("b_id"), *unchanged).values(values)
+    values: dict[str, Any] = {
+        name: case((same[i], bindparam(f"b_new{i}", type_=Text)), else_=table.c[name])
+        for i, name in enumerate(names)
+    }
+    if sealed.index:
+        values[sealed.index] = case((same[0], bindparam("b_index")), else_=table.c[sealed.index])
+    statement = update(table).where(table.c.id == bindparam("b_id")).values(values)
     done = 0
     for rows in _batches(engine, sealed):
         params = []

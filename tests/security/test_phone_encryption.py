@@ -8,8 +8,10 @@ import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -122,6 +124,37 @@ def test_numbers_written_under_old_keys_are_found_while_rotating_and_readable_wi
             strangers = [t for t in session.exec(select(Thread)) if t.patient_id is None]
         assert len(strangers) == 1, "the stranger's second text reopens their thread under the new key"
         assert strangers[0].from_phone == STRANGER
+
+
+def test_a_value_changed_while_rotating_is_kept_and_the_rest_of_its_row_is_still_rotated(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crypto.use(_keys(settings, KEY_A, INDEX_A))
+    patient = create_patient(
+        engine, create_clinic(engine), phone="+12025550148", birth_date=date(1958, 4, 2), postal_code="60612"
+    )
+    crypto.use(_keys(settings, f"{KEY_B},{KEY_A}", f"{INDEX_B},{INDEX_A}"))
+    read = rotation._batches
+
+    def moved_between_read_and_write(engine: Engine, sealed: rotation.Sealed) -> Iterator[list[Any]]:
+        for rows in read(engine, sealed):
+            if sealed.table.name == "patient":  # the front desk records a new ZIP meanwhile (under B)
+                with session_scope(engine) as session:
+                    session.get_one(Patient, patient.id).postal_code = "20001"
+            yield rows
+
+    monkeypatch.setattr(rotation, "_batches", moved_between_read_and_write)
+    assert rotation.rotate(engine=engine, keyring=crypto.active())["patient"] == 1
+    crypto.use(_keys(settings, KEY_B, INDEX_B))  # only the new key: every value of the row must be under it
+    with Session(engine) as session:
+        stored = session.get_one(Patient, patient.id)
+        assert (stored.phone, stored.birth_date, stored.postal_code, stored.postal3) == (
+            "+12025550148",
+            date(1958, 4, 2),
+            "20001",
+            "200",
+        )
+        assert stored.phone_hash == crypto.active().index("+12025550148")
 
 
 def test_without_the_old_key_a_number_written_under_it_cannot_be_read(
