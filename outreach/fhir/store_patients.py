@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlmodel import Session, col
 
 from outreach.clinics.models import Clinic
 from outreach.fhir.mapping_patient import MappedPatient
 from outreach.fhir.models import FhirLink
 from outreach.fhir.schemas import ImportSummary, ResourceNote
+from outreach.patients.attributes import clear_columns
 from outreach.patients.models import ConsentStatus, Patient
-from outreach.security.crypto import EncryptedText, Keyring, active, phone_columns
+from outreach.security.crypto import Keyring, active, is_sealed, phone_columns
 
 PATIENT = "Patient"
 # Demographic columns the outcome report reads; stored where the patient table has them.
@@ -30,9 +31,13 @@ _ATTRIBUTES = ("birth_date", "sex", "race", "ethnicity", "postal_code", "interpr
 _COMPARED = ("external_id", "given_name", "family_name", "phone", "language", "undeliverable_reason")
 
 
+# Attributes stored encrypted, by the column that holds them (what a Core INSERT or COPY names).
+_SEALED = {key: column.name for key, column in inspect(Patient).columns.items() if key != column.name}
+
+
 def attribute_columns() -> tuple[str, ...]:
-    """The demographic attributes the patient table can hold."""
-    present = Patient.__table__.columns.keys()  # type: ignore[attr-defined]
+    """The demographic attributes the patient model can hold."""
+    present = inspect(Patient).columns.keys()
     return tuple(name for name in _ATTRIBUTES if name in present)
 
 
@@ -191,19 +196,20 @@ def upsert_patients(
     write(
         session,
         Patient,
-        [_phone_stored(row, ring, "phone_encrypted") for row in inserts],
-        [_phone_stored(row, ring, "phone") for row in updates],
+        [_stored(row, ring, now, columns=True) for row in inserts],
+        [_stored(row, ring, now, columns=False) for row in updates],
     )
     write(session, FhirLink, new_links, link_updates)
     return stored
 
 
-def _phone_stored(row: dict[str, Any], ring: Keyring, key: str) -> dict[str, Any]:
-    """A row with its number under `key` (the column for inserts, the attribute for updates) and the
-    number's blind index and last four digits beside it, computed here for the whole batch."""
-    out = {k: v for k, v in row.items() if k != "phone"}
-    out[key] = row["phone"]
+def _stored(row: dict[str, Any], ring: Keyring, now: datetime, *, columns: bool) -> dict[str, Any]:
+    """A row as written: encrypted values under their column names (`columns`: for inserts) or their
+    attribute names (updates), with the number's blind index and last four digits and the clear birth year
+    and ZIP3 beside them, computed here for the whole batch."""
+    out = {(_SEALED.get(k, k) if columns else k): v for k, v in row.items()}
     out.update(phone_columns(row["phone"], keyring=ring))
+    out.update(clear_columns(birth_date=row["birth_date"], postal_code=row["postal_code"], today=now.date()))
     return out
 
 
@@ -251,11 +257,11 @@ def _copy(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
     raw = session.connection().connection.driver_connection
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    sealed = [c for c in columns if isinstance(table.c[c].type, EncryptedText)]
-    ring = active()
+    sealed = [c for c in columns if is_sealed(table.c[c])]
+    dialect = session.get_bind().dialect
     with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in rows:
             values = dict(row)
             for name in sealed:
-                values[name] = ring.encrypt(values[name]) if values[name] is not None else None
+                values[name] = table.c[name].type.process_bind_param(values[name], dialect)
             copy.write_row([values[c] for c in columns])

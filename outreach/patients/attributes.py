@@ -15,7 +15,13 @@ are the ones US Core uses, so a FHIR import can carry them over unchanged:
   null the report derives it from the patient's language and the languages the clinic's coordinators read.
 
 Birth date and postal code are identifiers under HIPAA: models and schemas keep all of these out of
-`repr`, and no log line carries them.
+`repr`, and no log line carries them. Both are stored encrypted; beside them, in the clear, the patient
+table keeps only what HIPAA's Safe Harbor method allows and the report needs (`clear_columns`):
+
+- `birth_year`: the year of birth, except that nobody is stored older than 90 at the time of writing (Safe
+  Harbor folds every age over 89 into one "90 or older"). The report's oldest band is 65+, so a patient
+  whose year was raised stays in the right band in every later year.
+- `postal3`: the first three digits of the ZIP code.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
@@ -48,6 +54,7 @@ ETHNICITY_CODES: dict[str, str] = {
 _ALONE = frozenset({"ASKU", "UNK"})
 _ZIP = re.compile(r"^(\d{5})(?:-?(\d{4}))?$")
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+OLDEST_STORED_AGE = 90  # HIPAA Safe Harbor: ages over 89 are one category, "90 or older"
 
 
 def _codes_list(value: object) -> object:
@@ -104,6 +111,22 @@ def check_postal_code(value: str) -> str:
         raise ValueError(f"'{value}' is not a US ZIP code (12345 or 12345-6789)")
     five, four = match.groups()
     return f"{five}-{four}" if four else five
+
+
+def stored_birth_year(born: date | None, *, today: date) -> int | None:
+    """The birth year kept in the clear: the year, raised so nobody is older than 90 in `today`'s year."""
+    return None if born is None else max(born.year, today.year - OLDEST_STORED_AGE)
+
+
+def postal3(code: str | None) -> str | None:
+    """The first three digits of a ZIP code (the part kept in the clear), or None."""
+    return code[:3] if code else None
+
+
+def clear_columns(*, birth_date: date | None, postal_code: str | None, today: date) -> dict[str, Any]:
+    """What a patient row keeps in the clear beside its encrypted birth date and ZIP code (every writer of
+    patient rows sets these: the ORM on each flush, the bulk writers per row)."""
+    return {"birth_year": stored_birth_year(birth_date, today=today), "postal3": postal3(postal_code)}
 
 
 def race_codes(stored: str | None) -> list[str] | None:

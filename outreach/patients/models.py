@@ -7,11 +7,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Date, Index, String, UniqueConstraint, event, text
+from sqlalchemy import Column, Index, Integer, String, UniqueConstraint, event, text
 from sqlmodel import Field, SQLModel
 
 from outreach.db import UTCDateTime, new_id, utcnow
-from outreach.security.crypto import HASH_CHARS, EncryptedText, phone_columns
+from outreach.patients.attributes import clear_columns
+from outreach.security.crypto import HASH_CHARS, EncryptedDate, EncryptedText, phone_columns
 
 _UPCOMING = text("status <> 'cancelled'")
 
@@ -53,11 +54,19 @@ class Patient(SQLModel, table=True):
     consent: ConsentStatus = Field(default=ConsentStatus.UNKNOWN, sa_type=String(16))
     undeliverable_reason: str | None = Field(default=None, max_length=255)
     # Optional attributes for the equity report (codes and checks: outreach/patients/attributes.py).
-    birth_date: date | None = Field(default=None, sa_column=Column(Date(), nullable=True), repr=False)
+    # Birth date and ZIP code are stored encrypted (`*_encrypted`) and read in the clear; the report reads
+    # only `birth_year` and `postal3`, kept in the clear beside them and set on every write.
+    birth_date: date | None = Field(
+        default=None, sa_column=Column("birth_date_encrypted", EncryptedDate(), nullable=True), repr=False
+    )
+    birth_year: int | None = Field(default=None, sa_column=Column(Integer(), nullable=True), repr=False)
     sex: str | None = Field(default=None, max_length=8, repr=False)
     race: str | None = Field(default=None, max_length=48, repr=False)
     ethnicity: str | None = Field(default=None, max_length=8, repr=False)
-    postal_code: str | None = Field(default=None, max_length=10, repr=False)
+    postal_code: str | None = Field(
+        default=None, sa_column=Column("postal_code_encrypted", EncryptedText(), nullable=True), repr=False
+    )
+    postal3: str | None = Field(default=None, sa_column=Column(String(3), nullable=True), repr=False)
     interpreter_needed: bool | None = Field(default=None, repr=False)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
@@ -65,10 +74,14 @@ class Patient(SQLModel, table=True):
 
 @event.listens_for(Patient, "before_insert")
 @event.listens_for(Patient, "before_update")
-def _index_phone(_mapper: Any, _connection: Any, patient: Patient) -> None:
-    """A patient written through the ORM gets the index columns of its number (bulk writers add them)."""
+def _clear_columns(_mapper: Any, _connection: Any, patient: Patient) -> None:
+    """A patient written through the ORM gets the index columns of its number and the clear birth year and
+    ZIP3 of its attributes (bulk writers add them)."""
     columns = phone_columns(patient.phone)
     patient.phone_hash, patient.phone_last4 = columns["phone_hash"], columns["phone_last4"]
+    today = utcnow().date()
+    clear = clear_columns(birth_date=patient.birth_date, postal_code=patient.postal_code, today=today)
+    patient.birth_year, patient.postal3 = clear["birth_year"], clear["postal3"]
 
 
 class ConsentEvent(SQLModel, table=True):

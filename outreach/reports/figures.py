@@ -160,7 +160,8 @@ DIMENSIONS: dict[str, str] = {
     "fallback": "native: the text was in the patient's own language; fallback: it was not",
     "interpreter": "recorded interpreter need, else derived: the patient's language is not one the "
     "clinic's coordinators read",
-    "age_band": "age today from the recorded birth date: 0-17, 18-44, 45-64, 65+",
+    "age_band": "the age reached in the report's year (its year minus the birth year; birthdays later in "
+    "the year count already): 0-17, 18-44, 45-64, 65+",
     "sex": "administrative sex (FHIR AdministrativeGender)",
     "race": "OMB race category; patients with more than one are 'multiple'",
     "ethnicity": "OMB ethnicity",

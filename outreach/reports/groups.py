@@ -42,13 +42,6 @@ def language_of(tag: str) -> str:
     return own_catalog(tag) or tag.replace("_", "-").split("-")[0].lower()
 
 
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February in a year that has none
-        return day.replace(year=day.year - years, day=28)
-
-
 @dataclass(frozen=True)
 class Languages:
     """A clinic's patient tags mapped to languages, and the languages its coordinators read."""
@@ -99,9 +92,11 @@ def clinic_languages(*, session: Session, clinic: Clinic) -> Languages:
 
 
 def _age_band(today: date) -> ColumnElement[Any]:
-    born = col(Patient.birth_date)
+    """The band of the age a patient reaches in the report's year (its year minus the birth year): the
+    birth year is all the database keeps in the clear (outreach/patients/attributes.py)."""
+    born = col(Patient.birth_year)
     whens: list[tuple[ColumnElement[bool], str]] = [(born.is_(None), NOT_RECORDED)]
-    whens += [(born > _years_before(today, years), band) for years, band in AGE_BANDS]
+    whens += [(born > today.year - years, band) for years, band in AGE_BANDS]
     return case(*whens, else_=OLDEST_BAND)
 
 
@@ -123,7 +118,7 @@ _KEYS: dict[str, Callable[[Languages, date], ColumnElement[Any]]] = {
     "sex": lambda _, __: func.coalesce(col(Patient.sex), NOT_RECORDED),
     "race": lambda _, __: _race(),
     "ethnicity": lambda _, __: func.coalesce(col(Patient.ethnicity), NOT_RECORDED),
-    "postal3": lambda _, __: func.coalesce(func.substr(col(Patient.postal_code), 1, 3), NOT_RECORDED),
+    "postal3": lambda _, __: func.coalesce(col(Patient.postal3), NOT_RECORDED),
 }
 
 

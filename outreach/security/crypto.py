@@ -1,11 +1,15 @@
-"""Phone numbers at rest: encrypted (Fernet), found by a keyed hash (HMAC-SHA256 blind index).
+"""Phone numbers (and patients' birth dates and ZIP codes) at rest: encrypted (Fernet), numbers found by a
+keyed hash (HMAC-SHA256 blind index).
 
 A stored number is a Fernet token (AES-128-CBC with HMAC-SHA256, from `cryptography`) under the newest of
 OUTREACH_PHI_KEYS; every key in that list can still read. Lookups never decrypt: a number is found by its
 blind index, the first 160 bits of HMAC-SHA256(number) in hex under the newest of OUTREACH_PHI_INDEX_KEYS,
 stored beside the token and indexed. Until `outreach keys rotate` has rewritten every row, a lookup also
 accepts the index under the previous index key, so inbound routing keeps finding patients while keys change.
-Only the last four digits are kept in the clear, for the front desk's "the one ending 0107".
+Only the last four digits are kept in the clear, for the front desk's "the one ending 0107". A patient's
+birth date and ZIP code are encrypted the same way (`EncryptedDate`, `EncryptedText`) and never looked up;
+the report reads the birth year and the first three ZIP digits kept beside them
+(`outreach/patients/attributes.clear_columns`).
 
 In dev mode with neither setting, a key of each kind is made once in the data folder (readable by its
 owner only) and every process of the installation reads the same files; production refuses to start
@@ -22,6 +26,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -66,8 +71,9 @@ class Keyring:
             clear = self.cipher.decrypt(token.encode()).decode()
         except InvalidToken:
             raise ConfigError(
-                "OUTREACH_PHI_KEYS cannot decrypt a stored phone number (was a key replaced instead of "
-                "rotated? put the new key first, keep the old ones after it, then run `outreach keys rotate`)"
+                "OUTREACH_PHI_KEYS cannot decrypt a stored phone number or identifier (was a key replaced "
+                "instead of rotated? put the new key first, keep the old ones after it, then run "
+                "`outreach keys rotate`)"
             ) from None
         if len(self._read) >= READ_CACHE:
             self._read.clear()
@@ -205,3 +211,24 @@ class EncryptedText(TypeDecorator[str]):
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         """Decrypt on the way out."""
         return None if value is None else active().decrypt(value)
+
+
+class EncryptedDate(TypeDecorator[date]):
+    """A date column stored as a Fernet token of its ISO form and read back as a date; never compared."""
+
+    impl = Text
+    cache_ok = True
+    comparator_factory = EncryptedText.comparator_factory
+
+    def process_bind_param(self, value: date | None, dialect: Dialect) -> str | None:
+        """Encrypt on the way in."""
+        return None if value is None else active().encrypt(value.isoformat())
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> date | None:
+        """Decrypt on the way out."""
+        return None if value is None else date.fromisoformat(active().decrypt(value))
+
+
+def is_sealed(column: Any) -> bool:
+    """Whether a table column stores its values encrypted."""
+    return isinstance(column.type, EncryptedText | EncryptedDate)

@@ -1,12 +1,12 @@
-"""Key rotation for stored phone numbers: every token re-encrypted under the newest key, every blind index
-recomputed under the newest index key (`outreach keys rotate`).
+"""Key rotation for stored phone numbers and patients' birth dates and ZIP codes: every token re-encrypted
+under the newest key, every blind index recomputed under the newest index key (`outreach keys rotate`).
 
 Put the new key first in OUTREACH_PHI_KEYS (and OUTREACH_PHI_INDEX_KEYS), keep the old ones after it,
 restart, then rotate. Until the rotation is done, lookups accept the previous index key too
 (`crypto.Keyring.lookups`), so inbound texts keep finding their patients. Afterwards the old keys can be
 removed. Rows are rewritten in batches, each in its own transaction, so a rotation can be stopped and
-run again; a row changed by the service while its batch was read is left alone (it was just written
-under the newest keys).
+run again; a value the service changed while its batch was read is left alone (it was just written
+under the newest keys), and the row's other values are still rewritten.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, select, type_coerce, update
+from sqlalchemy import Table, Text, bindparam, case, select, type_coerce, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -29,15 +29,27 @@ BATCH = 1000
 
 @dataclass(frozen=True, slots=True)
 class Sealed:
-    """A table's encrypted number column and, where it has one, the blind index beside it."""
+    """A table's encrypted number column and, where it has one, the blind index beside it; `also`: the
+    table's other encrypted columns (never indexed; null where nothing is recorded)."""
 
     table: Table
     token: str
     index: str | None = None
+    also: tuple[str, ...] = ()
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """Every encrypted column, the number's first."""
+        return (self.token, *self.also)
 
 
 SEALED = (
-    Sealed(Patient.__table__, "phone_encrypted", "phone_hash"),  # type: ignore[attr-defined]
+    Sealed(
+        Patient.__table__,  # type: ignore[attr-defined]
+        "phone_encrypted",
+        "phone_hash",
+        also=("birth_date_encrypted", "postal_code_encrypted"),
+    ),
     Sealed(InboundMessage.__table__, "from_phone_encrypted"),  # type: ignore[attr-defined]
     Sealed(Thread.__table__, "from_phone_encrypted"),  # type: ignore[attr-defined]
     Sealed(SimulatedSms.__table__, "to_encrypted", "to_hash"),  # type: ignore[attr-defined]
@@ -47,11 +59,12 @@ SEALED = (
 def _batches(engine: Engine, sealed: Sealed) -> Iterator[list[Any]]:
     """The table's rows in id order, a batch at a time, each read in its own short transaction."""
     table = sealed.table
-    token = type_coerce(table.c[sealed.token], Text).label("token")  # the stored token, not decrypted
+    # The stored tokens, not decrypted: t0 (the number), t1, ...
+    tokens = [type_coerce(table.c[name], Text).label(f"t{i}") for i, name in enumerate(sealed.tokens)]
     extra = [table.c.party] if table.name == "inbox_thread" else []
     last = None
     while True:
-        query = select(table.c.id, token, *extra).order_by(table.c.id).limit(BATCH)
+        query = select(table.c.id, *tokens, *extra).order_by(table.c.id).limit(BATCH)
         if last is not None:
             query = query.where(table.c.id > last)
         with engine.connect() as conn:
@@ -62,27 +75,36 @@ def _batches(engine: Engine, sealed: Sealed) -> Iterator[list[Any]]:
         last = rows[-1].id
 
 
+def _again(keyring: Keyring, token: str | None) -> str | None:
+    return None if token is None else keyring.reencrypt(token)
+
+
 def _rotate_table(engine: Engine, sealed: Sealed, keyring: Keyring) -> int:
     table = sealed.table
-    values: dict[str, Any] = {sealed.token: bindparam("b_new", type_=Text)}
+    names = sealed.tokens
+    # Each value only where the row still holds the token this batch read: a value the service rewrote
+    # since is already under the newest keys (and the service may have rewritten one column of a row only).
+    same = [
+        type_coerce(table.c[name], Text).is_not_distinct_from(bindparam(f"b_old{i}", type_=Text))
+        for i, name in enumerate(names)
+    ]
+    values: dict[str, Any] = {
+        name: case((same[i], bindparam(f"b_new{i}", type_=Text)), else_=table.c[name])
+        for i, name in enumerate(names)
+    }
     if sealed.index:
-        values[sealed.index] = bindparam("b_index")
-    # Only a row still holding the token this batch read: one the service rewrote since is already new.
-    statement = (
-        update(table)
-        .where(
-            table.c.id == bindparam("b_id"),
-            type_coerce(table.c[sealed.token], Text) == bindparam("b_old", type_=Text),
-        )
-        .values(values)
-    )
+        values[sealed.index] = case((same[0], bindparam("b_index")), else_=table.c[sealed.index])
+    statement = update(table).where(table.c.id == bindparam("b_id")).values(values)
     done = 0
     for rows in _batches(engine, sealed):
         params = []
         for row in rows:
-            item = {"b_id": row.id, "b_old": row.token, "b_new": keyring.reencrypt(row.token)}
+            item: dict[str, Any] = {"b_id": row.id}
+            for i in range(len(names)):
+                token = row._mapping[f"t{i}"]
+                item[f"b_old{i}"], item[f"b_new{i}"] = token, _again(keyring, token)
             if sealed.index:
-                item["b_index"] = keyring.index(keyring.decrypt(row.token))
+                item["b_index"] = keyring.index(keyring.decrypt(row.t0))
             params.append(item)
         with engine.begin() as conn:
             conn.execute(statement, params)
@@ -98,7 +120,7 @@ def _rekey_unknown_numbers(conn: Connection, table: Table, rows: list[Any], keyr
     for row in rows:
         if not row.party.startswith("n:"):
             continue
-        party = "n:" + keyring.index(keyring.decrypt(row.token))
+        party = "n:" + keyring.index(keyring.decrypt(row.t0))
         if party == row.party:
             continue
         try:

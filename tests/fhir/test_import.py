@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,8 @@ def test_the_sample_export_is_stored_and_each_left_out_resource_is_named(engine:
         "74047",
         "female",
     )
+    # Bulk-written like the rest: the clear birth year and ZIP3 beside the encrypted birth date and ZIP.
+    assert (amy.birth_date, amy.birth_year, amy.postal3) == (date(2007, 2, 20), 2007, "740")
     assert stored["fed27b28-8c8b-7937-db42-b3b9b16f0a47"].interpreter_needed is True
     assert all(p.consent == ConsentStatus.UNKNOWN for p in stored.values())
     with Session(engine) as session:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from freezegun import freeze_time
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from outreach.db import utcnow
+from outreach.patients.attributes import clear_columns, stored_birth_year
 from outreach.patients.importing import import_file
 from outreach.patients.models import Patient
 from outreach.patients.schemas import PatientCreate
+from outreach.security import crypto
 from tests.factories import auth, create_clinic, create_key
 
 NEW = {"external_id": "MRN-1", "phone": "(202) 555-0142", "language": "es-MX"}
@@ -103,6 +108,47 @@ def test_update_changes_leaves_and_clears_attributes(client: TestClient, engine:
     bad = client.patch(f"/admin/patients/{made['id']}", headers=headers, json={"sex": "M"})
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["field"] == "sex"
+
+
+def test_birth_date_and_zip_are_stored_encrypted_beside_the_clear_year_and_zip3(
+    client: TestClient, engine: Engine
+) -> None:
+    headers = _headers(engine)
+    made = client.post("/admin/patients", headers=headers, json={**NEW, **FULL}).json()
+    query = sql_text(
+        "SELECT birth_date_encrypted, birth_year, postal_code_encrypted, postal3 FROM patient WHERE id = :id"
+    )
+    ident = made["id"].replace("-", "") if engine.dialect.name == "sqlite" else made["id"]
+    ring = crypto.active()
+    with engine.connect() as conn:
+        born, year, code, zip3 = conn.execute(query, {"id": ident}).one()
+    assert "1958" not in born
+    assert "60612" not in code
+    assert (ring.decrypt(born), year, ring.decrypt(code), zip3) == ("1958-04-02", 1958, "60612-1234", "606")
+
+    changed = client.patch(
+        f"/admin/patients/{made['id']}",
+        headers=headers,
+        json={"birth_date": "1930-05-05", "postal_code": None},
+    )
+    assert changed.json()["birth_date"] == "1930-05-05"  # read in the clear as recorded
+    with engine.connect() as conn:
+        born, year, code, zip3 = conn.execute(query, {"id": ident}).one()
+    assert (ring.decrypt(born), year, code, zip3) == ("1930-05-05", utcnow().year - 90, None, None)
+    with pytest.raises(TypeError, match="blind index"):
+        select(Patient).where(col(Patient.birth_date) == date(1930, 5, 5))
+
+
+def test_the_clear_birth_year_makes_nobody_older_than_90() -> None:
+    today = date(2026, 12, 4)
+    assert stored_birth_year(date(1930, 5, 5), today=today) == 1936  # 96: stored as 2026 - 90
+    assert stored_birth_year(date(1936, 12, 31), today=today) == 1936  # 90 this year: kept
+    assert stored_birth_year(date(1937, 1, 1), today=today) == 1937  # 89
+    assert stored_birth_year(None, today=today) is None
+    assert clear_columns(birth_date=date(1958, 4, 2), postal_code="02139", today=today) == {
+        "birth_year": 1958,
+        "postal3": "021",
+    }
 
 
 def test_csv_import_reads_attributes_and_reports_bad_ones_by_line(engine: Engine, tmp_path: Path) -> None:

@@ -41,20 +41,40 @@ def _delivered(engine: Engine, clinic: Clinic, count: int, **fields: object) -> 
     return people
 
 
-def test_age_bands_from_birth_dates_today(engine: Engine, settings: Settings) -> None:
-    clinic = create_clinic(engine)
+def test_age_bands_from_the_age_reached_in_the_reports_year(engine: Engine, settings: Settings) -> None:
+    clinic = create_clinic(engine)  # the report is made on 3 December 2026: age = 2026 - birth year
     _delivered(engine, clinic, 12, language="en", birth_date=date(2010, 1, 1))  # 16
     _delivered(engine, clinic, 12, language="en", birth_date=date(1990, 6, 1))  # 36
-    _delivered(engine, clinic, 12, language="en", birth_date=date(1961, 12, 4))  # 64 until tomorrow
-    _delivered(engine, clinic, 12, language="en", birth_date=date(1961, 12, 3))  # 65 today
+    # 18 on 31 December: 17 on the report's day, but the year's age is 18 (the old definition said 0-17)
+    _delivered(engine, clinic, 12, language="en", birth_date=date(2008, 12, 31))  # 18
+    _delivered(engine, clinic, 12, language="en", birth_date=date(1962, 1, 1))  # 64
+    # 65 tomorrow: 64 on the report's day, 65 in its year (the old definition said 45-64)
+    _delivered(engine, clinic, 12, language="en", birth_date=date(1961, 12, 4))  # 65
+    _delivered(engine, clinic, 12, language="en", birth_date=date(1961, 12, 3))  # 65
+    _delivered(engine, clinic, 12, language="en", birth_date=date(1930, 5, 5))  # 96, stored as 90: still 65+
     _delivered(engine, clinic, 12, language="en")
 
     report = _report(engine, settings, clinic, "age_band", **NOVEMBER)
 
     assert {g.key: g.counts["targeted"] for g in report.groups} == {
-        "0-17": 12, "18-44": 12, "45-64": 12, "65+": 12, "not_recorded": 12,
+        "0-17": 12, "18-44": 24, "45-64": 12, "65+": 36, "not_recorded": 12,
     }  # fmt: skip
     assert {g.key: g.label for g in report.groups}["not_recorded"] == "Not recorded"
+
+
+def test_age_band_follows_the_reports_year_not_the_day(engine: Engine, settings: Settings) -> None:
+    clinic = create_clinic(engine)
+    _delivered(engine, clinic, 12, language="en", birth_date=date(1962, 12, 31))  # 64 in 2026, 65 in 2027
+    _delivered(engine, clinic, 12, language="en", birth_date=date(2009, 1, 1))  # 17 in 2026, 18 in 2027
+    new_year = datetime(2027, 1, 1, 12, 0, tzinfo=UTC)  # 1 January: nobody has had a birthday yet
+    with Session(engine) as session:
+        before, after = (
+            outcome_report(session=session, settings=settings, clinic_id=clinic.id, by="age_band", now=now,
+                           **NOVEMBER)  # type: ignore[arg-type]
+            for now in (NOW, new_year)
+        )  # fmt: skip
+    assert {g.key: g.counts["targeted"] for g in before.groups} == {"0-17": 12, "45-64": 12}
+    assert {g.key: g.counts["targeted"] for g in after.groups} == {"18-44": 12, "65+": 12}
 
 
 def test_race_ethnicity_sex_and_zip3(engine: Engine, settings: Settings) -> None:

@@ -58,7 +58,8 @@ def _seed(engine: Engine) -> tuple[Clinic, uuid.UUID, dict[str, list[uuid.UUID]]
     clinic = create_clinic(engine)
     en = patients(engine, clinic, 40, language="en")
     es = patients(engine, clinic, 15, language="es-MX") + patients(engine, clinic, 15, language="es-US")
-    so = patients(engine, clinic, 14, language="so", birth_date=datetime(1950, 1, 2).date(), sex="female")
+    # Born 25 December 1961: 64 on the report's day (1 December 2026), 65 in its year: 65+.
+    so = patients(engine, clinic, 14, language="so", birth_date=datetime(1961, 12, 25).date(), sex="female")
     vi = patients(engine, clinic, 12, language="vi", race="2028-9", postal_code="02139")
     never = patients(engine, clinic, 11, language="en")
     cid = campaign(engine, clinic, en + es + so + vi + never)
@@ -138,6 +139,9 @@ def test_a_campaign_report_from_the_summary_equals_the_live_one(engine: Engine, 
                                                      live=False).groups}  # fmt: skip
     assert by_language["en"]["targeted"] == 40 + 11 + 3  # the three who changed language are English now
     assert by_language["en"]["confirmed"] == 14 + 2 + 3  # the three had confirmed their English text
+    by_age = {g.key: g.counts["targeted"] for g in _report(engine, settings, clinic.id, cid, "age_band",
+                                                           live=False).groups}  # fmt: skip
+    assert by_age == {"65+": 14, "not_recorded": 40 + 30 + 12 + 11}  # only the Somali ones have a birth date
 
 
 def test_the_stored_rows_have_the_live_levels_columns(engine: Engine) -> None:

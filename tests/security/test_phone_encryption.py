@@ -1,12 +1,17 @@
-"""Phone numbers at rest: encrypted, found by their blind index, rotated to new keys, absent from a dump."""
+"""Phone numbers (and birth dates and ZIP codes) at rest: encrypted, numbers found by their blind index,
+rotated to new keys, absent from a dump."""
 
 from __future__ import annotations
 
+import re
 import secrets
+import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -34,6 +39,7 @@ from tests.processes import outreach_env
 KEY_A, KEY_B = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 INDEX_A, INDEX_B = secrets.token_urlsafe(40), secrets.token_urlsafe(40)
 STRANGER = "+12025550188"  # a number no patient has
+BORN, ZIPS = ("1958-04-02", "1930-05-05", "1990-06-01"), ("60612-1234", "20001", "02139")
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +90,9 @@ def test_numbers_written_under_old_keys_are_found_while_rotating_and_readable_wi
     new = _keys(settings, KEY_B, INDEX_B)
     with TestClient(create_app(old)) as client:
         clinic = create_clinic(engine, phone=CLINIC_PHONE)
-        patient = create_patient(engine, clinic, phone="+12025550143")
+        patient = create_patient(
+            engine, clinic, phone="+12025550143", birth_date=date(1958, 4, 2), postal_code="60612-1234"
+        )
         text_in(client, old, "where do I park?", sender=STRANGER)
         text_in(client, old, "first under A", sender=patient.phone)
     with TestClient(create_app(both)) as client:
@@ -100,7 +108,12 @@ def test_numbers_written_under_old_keys_are_found_while_rotating_and_readable_wi
         }
     with TestClient(create_app(new)) as client:
         with Session(engine) as session:
-            assert session.get_one(Patient, patient.id).phone == "+12025550143"
+            stored = session.get_one(Patient, patient.id)
+            assert (stored.phone, stored.birth_date, stored.postal_code) == (
+                "+12025550143",
+                date(1958, 4, 2),
+                "60612-1234",
+            )
             assert sorted(m.from_phone for m in session.exec(select(InboundMessage))) == sorted(
                 [STRANGER, "+12025550143", "+12025550143"]
             )
@@ -111,6 +124,37 @@ def test_numbers_written_under_old_keys_are_found_while_rotating_and_readable_wi
             strangers = [t for t in session.exec(select(Thread)) if t.patient_id is None]
         assert len(strangers) == 1, "the stranger's second text reopens their thread under the new key"
         assert strangers[0].from_phone == STRANGER
+
+
+def test_a_value_changed_while_rotating_is_kept_and_the_rest_of_its_row_is_still_rotated(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crypto.use(_keys(settings, KEY_A, INDEX_A))
+    patient = create_patient(
+        engine, create_clinic(engine), phone="+12025550148", birth_date=date(1958, 4, 2), postal_code="60612"
+    )
+    crypto.use(_keys(settings, f"{KEY_B},{KEY_A}", f"{INDEX_B},{INDEX_A}"))
+    read = rotation._batches
+
+    def moved_between_read_and_write(engine: Engine, sealed: rotation.Sealed) -> Iterator[list[Any]]:
+        for rows in read(engine, sealed):
+            if sealed.table.name == "patient":  # the front desk records a new ZIP meanwhile (under B)
+                with session_scope(engine) as session:
+                    session.get_one(Patient, patient.id).postal_code = "20001"
+            yield rows
+
+    monkeypatch.setattr(rotation, "_batches", moved_between_read_and_write)
+    assert rotation.rotate(engine=engine, keyring=crypto.active())["patient"] == 1
+    crypto.use(_keys(settings, KEY_B, INDEX_B))  # only the new key: every value of the row must be under it
+    with Session(engine) as session:
+        stored = session.get_one(Patient, patient.id)
+        assert (stored.phone, stored.birth_date, stored.postal_code, stored.postal3) == (
+            "+12025550148",
+            date(1958, 4, 2),
+            "20001",
+            "200",
+        )
+        assert stored.phone_hash == crypto.active().index("+12025550148")
 
 
 def test_without_the_old_key_a_number_written_under_it_cannot_be_read(
@@ -167,7 +211,7 @@ def _dump(engine: Engine) -> str:
         )
 
 
-def test_a_dump_of_the_database_after_a_day_of_texts_shows_no_patient_number(
+def test_a_dump_of_the_database_after_a_day_of_texts_shows_no_patient_number_birth_date_or_zip(
     pg_database: str, tmp_path: Path
 ) -> None:
     settings = Settings(_env_file=None, database_url=pg_database, data_dir=tmp_path / "var")
@@ -177,8 +221,9 @@ def test_a_dump_of_the_database_after_a_day_of_texts_shows_no_patient_number(
     with TestClient(create_app(settings)) as client:
         clinic = create_clinic(engine, phone=CLINIC_PHONE)
         key = create_key(engine, clinic)
-        csv = "external_id,given_name,phone,language\n" + "".join(
-            f"D-{i},Dana,{number[2:5]}-{number[5:8]}-{number[8:]},es\n" for i, number in enumerate(numbers)
+        csv = "external_id,given_name,phone,language,birth_date,postal_code\n" + "".join(
+            f"D-{i},Dana,{number[2:5]}-{number[5:8]}-{number[8:]},es,{born},{code}\n"
+            for i, (number, born, code) in enumerate(zip(numbers, BORN, ZIPS, strict=True))
         )
         imported = client.post(
             "/admin/patients/import.csv",
@@ -215,13 +260,60 @@ def test_a_dump_of_the_database_after_a_day_of_texts_shows_no_patient_number(
     assert "0161" in dump  # and the last four digits are kept in the clear, for search
     for number in [*numbers, STRANGER]:
         assert number[2:] not in dump, number  # nor with its +1, nor typed as digits only
+    assert _alone("1958", dump)  # the birth year is kept in the clear
+    assert _alone("606", dump)  # and so is ZIP3
+    for born in BORN:
+        assert born not in dump, born
+        assert born.replace("-", "") not in dump, born
+    for code in ZIPS:
+        assert not _alone(code[:5], dump), code
+        assert code not in dump, code
+        assert code.replace("-", "") not in dump, code
+
+
+def _alone(value: str, dump: str) -> bool:
+    """Whether the dump holds this value on its own (not as digits inside a token, a uuid or a timestamp)."""
+    return re.search(rf"(?<![\w.:+-]){value}(?![\w.:+-])", dump) is not None
+
+
+def test_the_sqlite_file_shows_no_patient_number_birth_date_or_zip(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "outreach.db"
+    shutil.copy(sqlite_template, path)
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{path}", data_dir=tmp_path / "var")
+    engine = engine_for(settings.database_url)
+    numbers = ["+12025550164", "+12025550165", "+12025550166"]
+    with TestClient(create_app(settings)) as client:
+        clinic = create_clinic(engine, phone=CLINIC_PHONE)
+        csv = "external_id,given_name,phone,language,birth_date,postal_code,consent\n" + "".join(
+            f"S-{i},Dana,{number},es,{born},{code},granted\n"
+            for i, (number, born, code) in enumerate(zip(numbers, BORN, ZIPS, strict=True))
+        )
+        imported = client.post(
+            "/admin/patients/import.csv",
+            headers=auth(create_key(engine, clinic)),
+            files={"file": ("p.csv", csv.encode(), "text/csv")},
+        )
+        assert imported.json()["created"] == 3, imported.text
+        text_in(client, settings, "Gracias, alli estare", sender=numbers[0])
+    engine.dispose()  # the last connection closed: SQLite folds its write-ahead log into the file
+    stored = b"".join(f.read_bytes() for f in tmp_path.glob("outreach.db*"))
+    assert b"Gracias, alli estare" in stored  # the file is real
+    assert b"S-0" in stored  # MRNs are kept in the clear (not encrypted yet)
+    for value in [*(n[2:] for n in numbers), *BORN, *(b.replace("-", "") for b in BORN), "60612-1234"]:
+        assert value.encode() not in stored, value
 
 
 def test_outreach_keys_rotate_moves_every_number_to_the_first_keys(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
     crypto.use(_keys(settings, KEY_A, INDEX_A))
-    patient = create_patient(engine, create_clinic(engine), phone="+12025550146")
+    clinic = create_clinic(engine)
+    patient = create_patient(
+        engine, clinic, phone="+12025550146", birth_date=date(1990, 6, 1), postal_code="20001"
+    )
+    bare = create_patient(engine, clinic, phone="+12025550147")  # no birth date, no ZIP: nulls stay null
     env = outreach_env(
         database_url=settings.database_url, broker_url="filesystem://", data_dir=tmp_path / "var"
     )
@@ -235,8 +327,10 @@ def test_outreach_keys_rotate_moves_every_number_to_the_first_keys(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "patient: 1 rows under the newest keys" in done.stdout
-    crypto.use(_keys(settings, KEY_B, INDEX_B))
+    assert "patient: 2 rows under the newest keys" in done.stdout
+    crypto.use(_keys(settings, KEY_B, INDEX_B))  # the old keys are gone: every token was rewritten
     with Session(engine) as session:
-        stored = session.get_one(Patient, patient.id)
-    assert (stored.phone, stored.phone_hash) == ("+12025550146", crypto.active().index("+12025550146"))
+        stored, other = session.get_one(Patient, patient.id), session.get_one(Patient, bare.id)
+        assert (stored.phone, stored.phone_hash) == ("+12025550146", crypto.active().index("+12025550146"))
+        assert (stored.birth_date, stored.postal_code) == (date(1990, 6, 1), "20001")
+        assert (other.phone, other.birth_date, other.postal_code) == ("+12025550147", None, None)

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, time
-from pathlib import Path
 from typing import Any
 
-import psycopg
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlmodel import Session, select
@@ -17,30 +13,11 @@ from sqlmodel import Session, select
 from outreach import migrate
 from outreach.db import engine_for
 from outreach.inbox.models import InboundMessage, Thread
-from outreach.patients.models import Patient
 from outreach.security import crypto
 from outreach.sms.models import SimulatedSms
-from tests.conftest import PG_ADMIN_DSN
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 PATIENT, STRANGER = "+12025550171", "+12025550172"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with no schema yet."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'outreach.db'}"
-        return
-    request.getfixturevalue("pg_database")  # skips loudly when PostgreSQL is not there
-    name = f"outreach_migration_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_DSN.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    engine_for(url).dispose()
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _rows_at_0013(url: str) -> dict[str, Any]:
@@ -94,13 +71,10 @@ def test_upgrade_encrypts_existing_numbers_and_downgrade_decrypts_them(empty_url
     command.upgrade(config, "0014")
     engine = engine_for(empty_url)
     ring = crypto.active()
+    with engine.connect() as conn:  # raw: the patient model has columns of later migrations (0017)
+        patient = conn.execute(sa.text("SELECT phone_encrypted, phone_hash, phone_last4 FROM patient")).one()
+    assert (ring.decrypt(patient[0]), patient[1], patient[2]) == (PATIENT, ring.index(PATIENT), "0171")
     with Session(engine) as session:
-        patient = session.get_one(Patient, ids["patient"])
-        assert (patient.phone, patient.phone_hash, patient.phone_last4) == (
-            PATIENT,
-            ring.index(PATIENT),
-            "0171",
-        )
         assert sorted(m.from_phone for m in session.exec(select(InboundMessage))) == [PATIENT, STRANGER]
         parties = {t.id: (t.party, t.from_phone) for t in session.exec(select(Thread))}
         assert parties == {
