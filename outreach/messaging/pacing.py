@@ -8,14 +8,23 @@ Slots are spaced `(1 + GUARD_S) / rate` apart rather than `1 / rate`: a worker t
 GUARD_S seconds late (scheduler jitter) can then never push any 1-second window above the rate, at the
 price of running ~3% under it. A worker that wakes later than that gives its slot up and books again.
 
+A process books slots for its own threads together: a thread that finds no slot left for its sender
+books one for every thread of the process waiting on that sender (at most LEASE_S of the sender's
+time), and the others take theirs from that booking, so a busy process makes one Redis call for many
+texts instead of one per text. Each slot keeps its own time and deadline, exactly as if it had been
+booked alone, so the rate holds the same way; a slot nobody took before its deadline is simply unused.
+
 Keys name a sender id ("default", a Messaging Service SID, or a hash of the sending number: see
 `messaging.dispatch.sender_key`), never a patient's phone number. Idle keys expire on their own.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 from redis import Redis
@@ -25,6 +34,7 @@ SenderType = Literal["long_code", "toll_free", "short_code"]
 # Carrier throughput per sending number type, in segments per second (US carriers, Twilio's guidance).
 DEFAULT_RATES: dict[str, float] = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0}
 GUARD_S = 0.02
+LEASE_S = 0.05  # the most of one sender's time a process books ahead for its waiting threads
 
 # KEYS[1] bucket; ARGV: seconds per segment, burst (segments), cost (segments).
 # The bucket stores TAT, the moment it would be full again if nobody sent. A send of `cost` moves TAT
@@ -48,6 +58,20 @@ def default_rate(sender_type: str) -> float:
     return DEFAULT_RATES.get(sender_type, DEFAULT_RATES["long_code"])
 
 
+@dataclass(slots=True)
+class _Booked:
+    """One sender's slots this process booked and no thread has taken yet, one per segment, oldest first.
+
+    Each is (not before, deadline) on this process's monotonic clock: the moment the segment may start
+    (counted from when Redis answered, so never early) and the latest start that still keeps the rate
+    (counted from when it was asked, plus GUARD_S).
+    """
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    slots: deque[tuple[float, float]] = field(default_factory=deque)
+    waiting: int = 0  # threads of this process inside `wait` for this sender
+
+
 class Pacer:
     """Token buckets in Redis, one per sender, shared by every process that uses the same prefix."""
 
@@ -55,6 +79,8 @@ class Pacer:
         self._prefix = key_prefix
         # redis-py runs it with EVALSHA and loads it again when the server answers NOSCRIPT (restart).
         self._script = redis.register_script(_RESERVE)
+        self._booked: dict[str, _Booked] = {}
+        self._booked_lock = threading.Lock()
 
     def reserve(self, sender: str, *, rate: float, burst: float = 1.0, cost: int = 1) -> float:
         """Book `cost` segments for this sender now; return the seconds to wait before sending them."""
@@ -72,6 +98,60 @@ class Pacer:
         burst: float = 1.0,
         cost: int = 1,
         sleep: Callable[[float], None] = time.sleep,
+    ) -> float:
+        """Take a slot of `cost` segments (booking when none is left), sleep until it; return the wait.
+
+        A thread woken later than the slot's deadline (a starved CPU) gives it up and takes another:
+        sending then could crowd a 1-second window.
+        """
+        if burst != 1:  # a burst lets segments share a moment: each booking stands alone
+            return self._wait_alone(sender, rate=rate, burst=burst, cost=cost, sleep=sleep)
+        began = time.monotonic()
+        booked = self._booked_for(sender)
+        with self._booked_lock:
+            booked.waiting += 1
+        try:
+            while True:
+                not_before, deadline = self._take(sender, booked, rate=rate, cost=cost)
+                delay = not_before - time.monotonic()
+                if delay > 0:
+                    sleep(delay)
+                if time.monotonic() <= deadline:
+                    return time.monotonic() - began
+        finally:
+            with self._booked_lock:
+                booked.waiting -= 1
+
+    def _booked_for(self, sender: str) -> _Booked:
+        with self._booked_lock:
+            booked = self._booked.get(sender)
+            if booked is None:
+                booked = self._booked[sender] = _Booked()
+            return booked
+
+    def _take(self, sender: str, booked: _Booked, *, rate: float, cost: int) -> tuple[float, float]:
+        """The (not before, deadline) of `cost` slots taken from this process's booking, booking more."""
+        interval = (1.0 + GUARD_S) / rate
+        with booked.lock:
+            now = time.monotonic()
+            while booked.slots and booked.slots[0][1] < now:  # past its deadline: nobody may use it
+                booked.slots.popleft()
+            missing = cost - len(booked.slots)
+            if missing > 0:
+                most = max(1, int(rate * LEASE_S))
+                count = max(missing, min(most, booked.waiting * cost - len(booked.slots)))
+                asked = time.monotonic()
+                last = self.reserve(sender, rate=rate, burst=1, cost=count)
+                answered = time.monotonic()
+                for k in range(count):  # the last segment starts `last` from now, the others before it
+                    offset = max(0.0, last - (count - 1 - k) * interval)
+                    booked.slots.append((answered + offset, asked + offset + GUARD_S))
+            for _ in range(cost - 1):  # a text starts at its last segment's slot, as one booking would
+                booked.slots.popleft()
+            return booked.slots.popleft()
+
+    def _wait_alone(
+        self, sender: str, *, rate: float, burst: float, cost: int, sleep: Callable[[float], None]
     ) -> float:
         """Reserve, then sleep until the segments may go out; return the seconds spent waiting."""
         began = time.monotonic()

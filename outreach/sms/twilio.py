@@ -77,10 +77,15 @@ class _PooledClient(HttpClient):  # type: ignore[misc]
         # The proxy environment (HTTPS_PROXY, NO_PROXY) is read once, for the host requests go to.
         host = urlsplit(self._base_url or "https://api.twilio.com")
         proxy = urllib.request.getproxies().get(host.scheme)
-        if proxy and not urllib.request.proxy_bypass(host.hostname or ""):
+        self._proxied = bool(proxy and not urllib.request.proxy_bypass(host.hostname or ""))
+        if proxy and self._proxied:
             self._pool: urllib3.PoolManager = urllib3.ProxyManager(proxy, **options)
         else:
             self._pool = urllib3.PoolManager(**options)
+        # Per send, the manager would parse the URL and rebuild its pool key; the origins are few.
+        self._origins: dict[str, urllib3.HTTPConnectionPool] = {}
+        self._timeouts: dict[float, urllib3.Timeout] = {}
+        self._auth: tuple[tuple[str, str], str] | None = None
 
     def request(
         self,
@@ -100,8 +105,7 @@ class _PooledClient(HttpClient):  # type: ignore[misc]
             url = f"{url}?{_form(params)}"
         sent = dict(headers or {})
         if auth:
-            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            sent["Authorization"] = f"Basic {token}"
+            sent["Authorization"] = self._basic(auth)
         body: str | None = None
         if data is not None and sent.get("Content-Type", "").endswith("json"):
             body = json.dumps(data)
@@ -109,15 +113,36 @@ class _PooledClient(HttpClient):  # type: ignore[misc]
             body = _form(data)
             sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
         wait = timeout or self.timeout
-        answer = self._pool.request(
-            method.upper(),
-            url,
-            body=body,
-            headers=sent,
-            redirect=allow_redirects,
-            timeout=urllib3.Timeout(connect=wait, read=wait),
-        )
+        limits = self._timeouts.get(wait)
+        if limits is None:
+            limits = self._timeouts[wait] = urllib3.Timeout(connect=wait, read=wait)
+        if self._proxied:
+            answer = self._pool.request(
+                method.upper(), url, body=body, headers=sent, redirect=allow_redirects, timeout=limits
+            )
+        else:
+            pool, path = self._origin(url)
+            answer = pool.urlopen(
+                method.upper(), path, body=body, headers=sent, redirect=allow_redirects, timeout=limits
+            )
         return Response(answer.status, answer.data.decode("utf-8", "replace"), answer.headers)
+
+    def _basic(self, auth: tuple[str, str]) -> str:
+        """The Basic credentials header, encoded once per account."""
+        known = self._auth
+        if known is None or known[0] != auth:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            known = self._auth = (auth, f"Basic {token}")
+        return known[1]
+
+    def _origin(self, url: str) -> tuple[urllib3.HTTPConnectionPool, str]:
+        """The connection pool of the URL's scheme and host, and the path (with query) to ask it for."""
+        slash = url.find("/", url.index("://") + 3)
+        origin, path = (url, "/") if slash < 0 else (url[:slash], url[slash:])
+        pool = self._origins.get(origin)
+        if pool is None:
+            pool = self._origins[origin] = self._pool.connection_from_url(origin)
+        return pool, path
 
 
 def _form(values: Mapping[str, object]) -> str:
