@@ -6,10 +6,15 @@ clinic's Location participant that thousands of resources share is checked once,
 instead of once per resource. The same holds one level down, for an optional complex element inside a
 list item: an identifier's MR type is checked once, the identifier's own value with every resource.
 
+What is left still differs in every resource by a few primitive values (its id, an appointment's start,
+an MRN, a phone number, the patient reference). With those set apart, most resources have one of a few
+shapes: a shape the model accepted is remembered, and a resource of that shape is checked value by value
+with the validators of those values' own fields (`LIFTED`), instead of building the models again.
+
 Remembering costs a key per element (its repr), which is wasted on elements that are new in every
-resource (an MRN, a phone number, a patient reference): an element that is seldom found again is, for a
-while, no longer looked up; it is validated with the resource as any element is. Only the work done
-changes, never the verdict: a resource is valid when its model says so of the resource.
+resource: an element (or a shape) that is seldom found again is, for a while, no longer looked up; it is
+validated with the resource as any element is. Only the work done changes, never the verdict: whatever
+fails is validated again whole, and the model's error on the whole resource is the one reported.
 """
 
 from __future__ import annotations
@@ -124,6 +129,20 @@ def _item(path: str, item: Any, fresh: list[str]) -> Any:
     return item if kept is None else kept
 
 
+def _new_items(path: str, items: list[Any], stat: list[int], fresh: list[str]) -> list[Any]:
+    """The items of a list not found valid before (their own remembered elements left out)."""
+    kept = []
+    for item in items:
+        key = _key(path, item)
+        stat[0] += 1
+        if key in _memo:
+            stat[1] += 1
+        else:
+            fresh.append(key)
+            kept.append(_item(path, item, fresh))
+    return kept
+
+
 def _pruned(kind: str, data: dict[str, Any], fresh: list[str]) -> dict[str, Any]:
     """The resource without the elements found valid before; keys of the new ones go to `fresh`."""
     fields = MEMO_FIELDS.get(kind, {})
@@ -133,18 +152,11 @@ def _pruned(kind: str, data: dict[str, Any], fresh: list[str]) -> dict[str, Any]
         path = f"{kind}.{name}"
         if required is None or (stat := _looked_up(path)) is None:
             if required is not None and isinstance(value, list) and name in NESTED:
-                value = [_item(path, item, fresh) for item in value]
-            pruned[name] = value
+                pruned[name] = [_item(path, item, fresh) for item in value]
+            else:
+                pruned[name] = value
         elif isinstance(value, list):
-            kept = []
-            for item in value:
-                key = _key(path, item)
-                stat[0] += 1
-                if key in _memo:
-                    stat[1] += 1
-                else:
-                    fresh.append(key)
-                    kept.append(_item(path, item, fresh))
+            kept = _new_items(path, value, stat, fresh)
             if kept or (required and value):
                 pruned[name] = kept or value[:1]
         elif isinstance(value, dict):
@@ -164,7 +176,8 @@ def _pruned(kind: str, data: dict[str, Any], fresh: list[str]) -> dict[str, Any]
 def _field(model: Any, name: str) -> TypeAdapter[Any]:
     """The validator of one field of a model, as the model applies it."""
     info = model.model_fields[name]
-    return TypeAdapter(Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation)
+    annotation: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    return TypeAdapter(annotation)
 
 
 def _lift(value: Any, path: tuple[str, ...], model: Any, out: list[tuple[Any, str, str]]) -> Any:
