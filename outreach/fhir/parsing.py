@@ -20,6 +20,7 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 from pydantic import ValidationError
 
 from outreach.errors import Invalid
+from outreach.fhir import validity
 
 IMPORTED = ("Patient", "Appointment", "Encounter")
 _MODELS: dict[str, Any] = {"Patient": FhirPatient, "Appointment": FhirAppointment, "Encounter": FhirEncounter}
@@ -57,84 +58,12 @@ def checked(data: object, *, where: str, full_urls: dict[str, str] | None = None
     if not data.get("id"):
         return RawResource(kind, fhir_id, {}, problem="id: a resource needs an id to be kept in step")
     try:
-        _validate(model, kind, data)
+        validity.validate(model, kind, data)
     except ValidationError as exc:
         return RawResource(kind, fhir_id, {}, problem=validation_reason(exc))
     if full_urls:
         data = {**data, "_fullUrls": full_urls}
     return RawResource(kind, fhir_id, data)
-
-
-# Elements whose validation is remembered by content, per resource type, and whether the resource must
-# have one (such a list keeps at least one item). Never primitives or choice elements: those are checked
-# together with their siblings at the resource level.
-_MEMO_FIELDS: dict[str, dict[str, bool]] = {
-    "Patient": dict.fromkeys(
-        ("meta", "extension", "identifier", "name", "telecom", "address", "communication", "contact",
-         "maritalStatus", "generalPractitioner", "managingOrganization", "link"),
-        False,
-    ),
-    "Appointment": {
-        **dict.fromkeys(
-            ("meta", "extension", "identifier", "serviceCategory", "serviceType", "specialty",
-             "appointmentType", "reasonCode", "basedOn"),
-            False,
-        ),
-        "participant": True,
-    },
-    # `class` is required and one element (not a list), so it is validated with every Encounter.
-    "Encounter": dict.fromkeys(
-        ("meta", "extension", "identifier", "type", "serviceType", "priority", "participant",
-         "reasonCode", "location", "serviceProvider", "episodeOfCare"),
-        False,
-    ),
-}  # fmt: skip
-_MEMO_LIMIT = 16384
-_memo: set[str] = set()
-
-
-def _seen(kind: str, key: str, value: object) -> str:
-    # repr of parsed JSON (dicts, lists, strings, numbers, booleans, null) tells equal content apart from
-    # any other; the same content in another key order is only a miss.
-    return f"{kind}.{key}:{value!r}"
-
-
-def _validate(model: Any, kind: str, data: dict[str, Any]) -> None:
-    """`model.model_validate(data)`, leaving out element values already found valid with the same content.
-
-    An element's validity depends only on its own content (cardinality and choice rules are checked on
-    the resource, with every primitive, and a required list keeps an item), so a race extension, a
-    language or a clinic's Location participant that thousands of resources share is checked once, by
-    the same model, instead of once per resource.
-    """
-    fields = _MEMO_FIELDS.get(kind, {})
-    pruned: dict[str, Any] = {}
-    fresh: list[str] = []
-    for key, value in data.items():
-        required = fields.get(key)
-        if required is None:
-            pruned[key] = value
-        elif isinstance(value, list):
-            keys = [_seen(kind, key, item) for item in value]
-            kept = [item for item, k in zip(value, keys, strict=True) if k not in _memo]
-            fresh += [k for k in keys if k not in _memo]
-            if kept or (required and value):
-                pruned[key] = kept or value[:1]
-        elif isinstance(value, dict):
-            seen = _seen(kind, key, value)
-            if seen not in _memo:
-                fresh.append(seen)
-                pruned[key] = value
-        else:
-            pruned[key] = value
-    try:
-        model.model_validate(pruned)
-    except ValidationError:
-        model.model_validate(data)  # the whole resource again, so the error names the element's true place
-        raise
-    if len(_memo) + len(fresh) > _MEMO_LIMIT:
-        _memo.clear()
-    _memo.update(fresh)
 
 
 def read_ndjson(stream: IO[bytes], *, progress: Callable[[int], None] | None = None) -> Iterator[RawResource]:

@@ -49,7 +49,9 @@ class ImportSummary(BaseModel):
 
     def add(self, resource_type: str, outcome: Outcome, *, fhir_id: str = "", reason: str = "") -> None:
         """Count one resource; a skipped or rejected one is listed with its reason."""
-        counts = self.counts.setdefault(resource_type, TypeCounts())
+        counts = self.counts.get(resource_type)
+        if counts is None:
+            counts = self.counts[resource_type] = TypeCounts()
         setattr(counts, outcome, getattr(counts, outcome) + 1)
         if outcome == "rejected":
             self.rejected.append(ResourceNote(resource_type=resource_type, id=fhir_id, reason=reason))

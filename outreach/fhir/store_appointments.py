@@ -198,6 +198,8 @@ def _in_live_reminders(session: Session, clinic_id: uuid.UUID, ids: list[uuid.UU
             col(Campaign.status).in_([CampaignStatus.LAUNCHED, CampaignStatus.PAUSED]),
         )
     )
+    if session.scalar(live.limit(1)) is None:  # no patient in a live reminder campaign: nothing to ask
+        return []
     query = select(col(Appointment.id)).where(
         col(Appointment.id).in_(many(ids)), col(Appointment.patient_id).in_(live)
     )

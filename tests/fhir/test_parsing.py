@@ -42,6 +42,43 @@ def test_an_appointment_whose_participants_were_all_seen_is_still_checked_whole(
     assert parsing.checked(empty, where="4").problem is not None
 
 
+def test_a_resource_shaped_like_valid_ones_is_still_refused_for_a_bad_value_of_its_own() -> None:
+    def visit(n: int, **extra: Any) -> dict[str, Any]:
+        patient = {"actor": {"reference": f"Patient/p{n}"}, "status": "accepted"}
+        return {"resourceType": "Appointment", "id": f"s{n}", "status": "booked",
+                "start": f"2026-12-{n:02d}T10:00:00Z", "participant": [patient], **extra}  # fmt: skip
+
+    assert [parsing.checked(visit(n), where=str(n)).problem for n in range(1, 6)] == [None] * 5
+    assert parsing.checked(visit(6, start="2026-12-06T25:00:00Z"), where="6").problem == (
+        "start: Instant value string does not match spec regex."
+    )
+    assert parsing.checked(visit(7, id="s 7"), where="7").problem == (
+        "id: String should match pattern '^[A-Za-z0-9\\-.]+$'"
+    )
+    no_reference = visit(8, participant=[{"actor": {"reference": ""}, "status": "accepted"}])
+    assert parsing.checked(no_reference, where="8").problem == (
+        "participant.0.actor.reference: String should match pattern '[ \r\n\t\\S]+'"
+    )
+    assert parsing.checked(visit(9), where="9").problem is None
+
+
+def test_a_patient_whose_identifiers_and_numbers_never_repeat_is_checked_value_by_value() -> None:
+    def person(n: int, mrn: str) -> dict[str, Any]:
+        mr = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}
+        phone = {"system": "phone", "value": f"202-555-{n:04d}", "use": "mobile"}
+        return _patient(f"q{n}", identifier=[{"type": mr, "value": mrn}], telecom=[phone])
+
+    assert all(parsing.checked(person(n, f"M{n}"), where=str(n)).problem is None for n in range(400))
+    assert parsing.checked(person(400, ""), where="400").problem == (
+        "identifier.0.value: String should match pattern '[ \r\n\t\\S]+'"
+    )
+    bad_type = person(401, "M401")
+    bad_type["identifier"][0]["type"] = {"coding": [{"code": "MR", "userSelected": "maybe"}]}
+    assert parsing.checked(bad_type, where="401").problem == (
+        "identifier.0.type.coding.0.userSelected: Input should be a valid boolean, unable to interpret input"
+    )
+
+
 def test_other_resource_types_are_skipped_and_a_resource_without_id_rejected() -> None:
     location = parsing.checked({"resourceType": "Location", "id": "1"}, where="1")
     assert location.skip == "outreach imports Patient, Appointment and Encounter resources only"
