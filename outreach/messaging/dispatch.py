@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import lru_cache
@@ -159,7 +159,7 @@ _windows: dict[str, _LocalWindow] = {}
 _windows_lock = threading.Lock()
 
 
-def _pace(sender_id: uuid.UUID | None = None) -> Callable[[int], None]:
+def _pace(sender_id: uuid.UUID | None = None) -> sender.Pace:
     """Wait for a sender's budget: one Redis bucket per sender, shared by every worker."""
     route = _book().route(sender_id)
     client = _redis()
@@ -170,15 +170,18 @@ def _pace(sender_id: uuid.UUID | None = None) -> Callable[[int], None]:
                 window = _windows[route.key] = _LocalWindow(route.rate)
         local = window
 
-        def wait_here(cost: int) -> None:
+        def wait_here(costs: Sequence[int]) -> int:
             with metrics.timed(metrics.PACER_WAIT_SECONDS):
-                local.wait(cost)
+                local.wait(costs[0])
+            return 1  # the embedded default's senders are slow: one text at a time
 
         return wait_here
     pacer = _pacer(client)
 
-    def wait(cost: int) -> None:
-        metrics.PACER_WAIT_SECONDS.observe(pacer.wait(route.key, rate=route.rate, cost=cost))
+    def wait(costs: Sequence[int]) -> int:
+        count, waited = pacer.wait_group(route.key, rate=route.rate, costs=costs)
+        metrics.PACER_WAIT_SECONDS.observe(waited)
+        return count
 
     return wait
 

@@ -14,16 +14,24 @@ time), and the others take theirs from that booking, so a busy process makes one
 texts instead of one per text. Each slot keeps its own time and deadline, exactly as if it had been
 booked alone, so the rate holds the same way; a slot nobody took before its deadline is simply unused.
 
+A fast sender's texts go out in groups (`wait_group`): the texts whose slots fall within GROUP_S of the
+first one's all start at the last one's slot, which is never before any of their own slots and (since
+GROUP_S is half the guard) no later than any of their deadlines. One wake-up, one database statement and
+one burst of concurrent requests then serve many texts. A slow sender (a long code's 1 segment/s) has one
+text per group, as before.
+
 Keys name a sender id ("default", a Messaging Service SID, or a hash of the sending number: see
 `messaging.dispatch.sender_key`), never a patient's phone number. Idle keys expire on their own.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -35,6 +43,7 @@ SenderType = Literal["long_code", "toll_free", "short_code"]
 DEFAULT_RATES: dict[str, float] = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0}
 GUARD_S = 0.02
 LEASE_S = 0.05  # the most of one sender's time a process books ahead for its waiting threads
+GROUP_S = GUARD_S / 2  # texts whose slots fall this close together start together
 
 # KEYS[1] bucket; ARGV: seconds per segment, burst (segments), cost (segments).
 # The bucket stores TAT, the moment it would be full again if nobody sent. A send of `cost` moves TAT
@@ -99,25 +108,39 @@ class Pacer:
         cost: int = 1,
         sleep: Callable[[float], None] = time.sleep,
     ) -> float:
-        """Take a slot of `cost` segments (booking when none is left), sleep until it; return the wait.
-
-        A thread woken later than the slot's deadline (a starved CPU) gives it up and takes another:
-        sending then could crowd a 1-second window.
-        """
+        """Take a slot of `cost` segments (booking when none is left), sleep until it; return the wait."""
         if burst != 1:  # a burst lets segments share a moment: each booking stands alone
             return self._wait_alone(sender, rate=rate, burst=burst, cost=cost, sleep=sleep)
+        return self.wait_group(sender, rate=rate, costs=[cost], sleep=sleep)[1]
+
+    def wait_group(
+        self,
+        sender: str,
+        *,
+        rate: float,
+        costs: Sequence[int],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> tuple[int, float]:
+        """Wait until the first texts of `costs` (segments each) may start together; return (how many, wait).
+
+        At least one text, and as many more as have slots within GROUP_S of the first one's. A thread woken
+        later than the group's deadline (a starved CPU) gives its slots up and takes others: sending then
+        could crowd a 1-second window.
+        """
+        if not costs or rate <= 0 or min(costs) < 1:
+            raise ValueError("rate must be above 0 and every text cost at least 1 segment")
         began = time.monotonic()
         booked = self._booked_for(sender)
         with self._booked_lock:
             booked.waiting += 1
         try:
             while True:
-                not_before, deadline = self._take(sender, booked, rate=rate, cost=cost)
+                count, not_before, deadline = self._take(sender, booked, rate=rate, costs=costs)
                 delay = not_before - time.monotonic()
                 if delay > 0:
                     sleep(delay)
                 if time.monotonic() <= deadline:
-                    return time.monotonic() - began
+                    return count, time.monotonic() - began
         finally:
             with self._booked_lock:
                 booked.waiting -= 1
@@ -129,26 +152,41 @@ class Pacer:
                 booked = self._booked[sender] = _Booked()
             return booked
 
-    def _take(self, sender: str, booked: _Booked, *, rate: float, cost: int) -> tuple[float, float]:
-        """The (not before, deadline) of `cost` slots taken from this process's booking, booking more."""
+    def _take(
+        self, sender: str, booked: _Booked, *, rate: float, costs: Sequence[int]
+    ) -> tuple[int, float, float]:
+        """Slots for the first texts of `costs` from this process's booking (booking more when short).
+
+        Returns (texts, not before, deadline): a text starts at its last segment's slot, as one booking
+        would; the group starts at its last text's and must start by its first text's deadline.
+        """
         interval = (1.0 + GUARD_S) / rate
+        cap = max(costs[0], int(rate * GROUP_S))  # the most segments one group may hold
+        ends = list(itertools.accumulate(costs))  # ends[k]: segments up to and including text k
+        ends = ends[: max(1, bisect.bisect_right(ends, cap))]
         with booked.lock:
             now = time.monotonic()
-            while booked.slots and booked.slots[0][1] < now:  # past its deadline: nobody may use it
-                booked.slots.popleft()
-            missing = cost - len(booked.slots)
+            slots = booked.slots
+            while slots and slots[0][1] < now:  # past its deadline: nobody may use it
+                slots.popleft()
+            missing = ends[-1] - len(slots)
             if missing > 0:
                 most = max(1, int(rate * LEASE_S))
-                count = max(missing, min(most, booked.waiting * cost - len(booked.slots)))
+                count = max(missing, min(most, booked.waiting * ends[-1] - len(slots)))
                 asked = time.monotonic()
                 last = self.reserve(sender, rate=rate, burst=1, cost=count)
                 answered = time.monotonic()
                 for k in range(count):  # the last segment starts `last` from now, the others before it
                     offset = max(0.0, last - (count - 1 - k) * interval)
-                    booked.slots.append((answered + offset, asked + offset + GUARD_S))
-            for _ in range(cost - 1):  # a text starts at its last segment's slot, as one booking would
-                booked.slots.popleft()
-            return booked.slots.popleft()
+                    slots.append((answered + offset, asked + offset + GUARD_S))
+            first_starts, deadline = slots[ends[0] - 1]
+            texts = 1
+            while texts < len(ends) and slots[ends[texts] - 1][0] - first_starts <= GROUP_S:
+                texts += 1
+            not_before = slots[ends[texts - 1] - 1][0]
+            for _ in range(ends[texts - 1]):
+                slots.popleft()
+            return texts, not_before, deadline
 
     def _wait_alone(
         self, sender: str, *, rate: float, burst: float, cost: int, sleep: Callable[[float], None]

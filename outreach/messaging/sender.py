@@ -5,7 +5,7 @@ A text becomes `sending` and is committed before the gateway call, so a worker t
 row nobody sends again (it becomes `unknown` and is settled by `reconcile`); the gateway's answer is
 recorded in a transaction of its own. Retries go back through the database (a new `send_at`), never
 through broker countdowns. The statements are built once at import and run on Core connections: they run
-once per text, and building them costs more than running them.
+once per group of texts, and building them costs more than running them.
 """
 
 from __future__ import annotations
@@ -28,15 +28,12 @@ from outreach.db import session_scope, utcnow
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.messaging.status import record_failure
 from outreach.patients.models import ConsentStatus, Patient
-from outreach.sms.base import GatewayError, OutboundSms, SmsGateway
+from outreach.sms.base import GatewayError, OutboundSms, SmsGateway, send_all
 
 log = logging.getLogger(__name__)
 
-Pace = Callable[[int], None]
-"""Waits until the sender may start a text of this many segments."""
-
-Begin = Callable[[], AbstractContextManager[Connection]]
-"""Gives the connection a text is taken to `sending` on (and commits that when it is a transaction)."""
+Pace = Callable[[Sequence[int]], int]
+"""Waits until the first texts of these segment counts may start together; returns how many (at least 1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,36 +52,38 @@ _TAKE_VALUES = {
     "updated_at": bindparam("now"),
 }
 _STILL_QUEUED = (
-    col(OutboundMessage.id) == bindparam("mid"),
+    col(OutboundMessage.id).in_(bindparam("mids", expanding=True)),
     col(OutboundMessage.status) == MessageStatus.QUEUED,
 )
 _CONSENTS = (col(Patient.consent) == ConsentStatus.GRANTED, col(Patient.undeliverable_reason).is_(None))
 # Built once: the send path runs these for every text, and building them costs more than running them.
-# PostgreSQL: one round trip, the consent check and the phone number come from the same UPDATE ... FROM.
+# PostgreSQL: one round trip for a group, the consent check and the phone numbers from one UPDATE ... FROM.
 _TAKE_PG = (
     update(OutboundMessage)
     .where(*_STILL_QUEUED, col(OutboundMessage.patient_id) == Patient.id, *_CONSENTS)
     .values(_TAKE_VALUES)
     .returning(
+        col(OutboundMessage.id),
         col(Patient.phone),
         col(OutboundMessage.body),
         col(OutboundMessage.segments),
         col(OutboundMessage.sender_id),
     )
 )
-# SQLite's RETURNING cannot name the FROM table: the phone is read by a second statement.
+# SQLite's RETURNING cannot name the FROM table: the phone numbers are read by a second statement.
 _TAKE_SQLITE = (
     update(OutboundMessage)
     .where(*_STILL_QUEUED, col(OutboundMessage.patient_id).in_(select(Patient.id).where(*_CONSENTS)))
     .values(_TAKE_VALUES)
     .returning(
+        col(OutboundMessage.id),
         col(OutboundMessage.patient_id),
         col(OutboundMessage.body),
         col(OutboundMessage.segments),
         col(OutboundMessage.sender_id),
     )
 )
-_PHONE = select(Patient.phone).where(col(Patient.id) == bindparam("pid"))
+_PHONES = select(Patient.id, Patient.phone).where(col(Patient.id).in_(bindparam("pids", expanding=True)))
 _REFUSE = (
     update(OutboundMessage)
     .where(*_STILL_QUEUED)
@@ -92,22 +91,31 @@ _REFUSE = (
 )
 
 
-def _begin_send(*, conn: Connection, message_id: uuid.UUID, now: datetime) -> OutboundSms | None:
-    """Take the row from queued to sending if its patient still consents; None when it is not ours."""
-    params = {"mid": message_id, "now": now}
-    row: tuple[str, str, int, uuid.UUID | None] | None = None
+def _begin_group(*, conn: Connection, message_ids: Sequence[uuid.UUID], now: datetime) -> list[OutboundSms]:
+    """Take the texts still queued whose patients still consent to `sending`; cancel the others' texts.
+
+    Returns the texts taken, in the order asked. A text not taken was sent, cancelled or taken by another
+    worker meanwhile, or its patient no longer consents (that text is cancelled here).
+    """
+    params = {"mids": list(message_ids), "now": now}
+    rows: dict[uuid.UUID, tuple[str, str, int, uuid.UUID | None]] = {}
     if conn.dialect.name == "postgresql":
-        taken = conn.execute(_TAKE_PG, params).first()
-        row = None if taken is None else (taken[0], taken[1], taken[2], taken[3])
+        for mid, phone, body, segments, sender_id in conn.execute(_TAKE_PG, params):
+            rows[mid] = (phone, body, segments, sender_id)
     else:
-        claimed = conn.execute(_TAKE_SQLITE, params).first()
-        if claimed is not None:
-            phone = conn.execute(_PHONE, {"pid": claimed[0]}).scalar_one()
-            row = (phone, claimed[1], claimed[2], claimed[3])
-    if row is None:
-        conn.execute(_REFUSE, {"mid": message_id})
-        return None
-    return OutboundSms(message_id=message_id, to=row[0], body=row[1], segments=row[2], sender_id=row[3])
+        claimed = conn.execute(_TAKE_SQLITE, params).all()
+        if claimed:
+            phones = dict(conn.execute(_PHONES, {"pids": list({row[1] for row in claimed})}).all())
+            for mid, pid, body, segments, sender_id in claimed:
+                rows[mid] = (phones[pid], body, segments, sender_id)
+    left = [mid for mid in message_ids if mid not in rows]
+    if left:
+        conn.execute(_REFUSE, {"mids": left})
+    return [
+        OutboundSms(message_id=mid, to=row[0], body=row[1], segments=row[2], sender_id=row[3])
+        for mid in message_ids
+        if (row := rows.get(mid)) is not None
+    ]
 
 
 def _backoff(attempt: int, policy: SendPolicy) -> timedelta:
@@ -135,68 +143,79 @@ def _record_error(*, session: Session, message_id: uuid.UUID, error: GatewayErro
     return message.status.value if isinstance(message.status, MessageStatus) else str(message.status)
 
 
-def _queued_segments(*, conn: Connection, message_id: uuid.UUID) -> int | None:
-    """Segment count of a queued text, or None when it is no longer queued."""
-    return conn.execute(
-        select(OutboundMessage.segments).where(
-            OutboundMessage.id == message_id, OutboundMessage.status == MessageStatus.QUEUED
-        )
-    ).scalar_one_or_none()
+_QUEUED_SEGMENTS = select(OutboundMessage.id, OutboundMessage.segments).where(
+    col(OutboundMessage.id).in_(bindparam("mids", expanding=True)),
+    col(OutboundMessage.status) == MessageStatus.QUEUED,
+)
 
 
-def _wait_turn(*, engine: Engine, message_id: uuid.UUID, pace: Pace | None, segments: int | None) -> bool:
-    """Wait for the sender's pace before the text is taken; False when it is no longer queued.
+def _known_segments(
+    engine: Engine, items: Sequence[tuple[uuid.UUID, int | None]]
+) -> list[tuple[uuid.UUID, int]]:
+    """The items with their segment counts, reading the counts the caller did not know in one query.
 
-    Without a pace there is nothing to wait for. With one, a text whose segment count the caller does not
-    know is read first (and found gone when another worker or a STOP got there first).
+    A text whose count had to be read and that is no longer queued is left out: another worker or a STOP
+    got there first.
     """
-    if pace is None:
-        return True
-    if segments is None:
+    unknown = [mid for mid, segments in items if segments is None]
+    read: dict[uuid.UUID, int] = {}
+    if unknown:
         with engine.connect() as reader:
-            segments = _queued_segments(conn=reader, message_id=message_id)
-        if segments is None:
-            return False
-    pace(segments)
-    return True
+            read = dict(reader.execute(_QUEUED_SEGMENTS, {"mids": unknown}).all())
+    known: list[tuple[uuid.UUID, int]] = []
+    for mid, segments in items:
+        count = segments if segments is not None else read.get(mid)
+        if count is not None:
+            known.append((mid, max(1, count)))
+    return known
 
 
-def _attempt(
+def _with_callback(sms: OutboundSms, policy: SendPolicy) -> OutboundSms:
+    if not policy.status_callback_base:
+        return sms
+    base = policy.status_callback_base.rstrip("/")
+    return dataclasses.replace(
+        sms, status_callback=f"{base}/webhooks/twilio/status?message_id={sms.message_id}"
+    )
+
+
+def _send_group(
     *,
     engine: Engine,
-    begin: Begin,
-    message_id: uuid.UUID,
+    conn: Connection | None,
+    ids: Sequence[uuid.UUID],
     gateway: SmsGateway,
     policy: SendPolicy,
-) -> tuple[str, str | None]:
-    """Take the row to `sending` on `begin`'s connection, call the gateway; return (outcome, SID if accepted).
+) -> tuple[Counter[str], list[tuple[uuid.UUID, str]]]:
+    """Take a group to `sending` (committed), hand it to the gateway; the outcomes and the accepted SIDs.
 
-    The caller has already waited its turn, and records accepted texts as sent (one at a time, or a
-    batch's in one statement).
+    The caller has already waited the group's turn, and records accepted texts as sent.
     """
-    with begin() as conn:
-        sms = _begin_send(conn=conn, message_id=message_id, now=utcnow())
-    if sms is None:
-        return "skipped", None
-    if policy.status_callback_base:
-        callback = f"{policy.status_callback_base.rstrip('/')}/webhooks/twilio/status?message_id={message_id}"
-        sms = dataclasses.replace(sms, status_callback=callback)
-    try:
-        receipt = gateway.send(sms)
-    except GatewayError as error:
-        with session_scope(engine) as session:
-            outcome = _record_error(session=session, message_id=message_id, error=error, policy=policy)
-        log.warning("send %s: %s (code %s)", message_id, outcome, error.code)
-        return outcome, None
-    return "sent", receipt.provider_sid
+    outcomes: Counter[str] = Counter()
+    with nullcontext(conn) if conn is not None else engine.begin() as taking:
+        texts = _begin_group(conn=taking, message_ids=ids, now=utcnow())
+    outcomes["skipped"] += len(ids) - len(texts)
+    if not texts:
+        return outcomes, []
+    accepted: list[tuple[uuid.UUID, str]] = []
+    answers = send_all(gateway, [_with_callback(sms, policy) for sms in texts])
+    for sms, answer in zip(texts, answers, strict=True):
+        if isinstance(answer, GatewayError):
+            with session_scope(engine) as session:
+                outcome = _record_error(
+                    session=session, message_id=sms.message_id, error=answer, policy=policy
+                )
+            log.warning("send %s: %s (code %s)", sms.message_id, outcome, answer.code)
+            outcomes[outcome] += 1
+        else:
+            accepted.append((sms.message_id, answer.provider_sid))
+    outcomes["sent"] += len(accepted)
+    return outcomes, accepted
 
 
 def _begin_connection(engine: Engine) -> AbstractContextManager[Connection]:
-    # PostgreSQL: the begin is one UPDATE ... RETURNING, so autocommit saves the BEGIN/COMMIT round trips.
-    # SQLite: a transaction, because its path reads the phone number in a second statement.
-    if engine.dialect.name == "postgresql":
-        return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    return engine.begin()
+    # PostgreSQL: a group's take is one UPDATE ... RETURNING: autocommit saves BEGIN/COMMIT round trips.
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 _MARK_SENT = (
@@ -231,18 +250,10 @@ def send(
     Pacing waits before the row becomes `sending`: a STOP that arrives while we wait still wins, and a
     worker killed while waiting leaves a row that is simply queued again, not an unknown outcome.
     """
-    if not _wait_turn(engine=engine, message_id=message_id, pace=pace, segments=segments):
-        return "skipped"
-    outcome, sid = _attempt(
-        engine=engine,
-        begin=lambda: _begin_connection(engine),
-        message_id=message_id,
-        gateway=gateway,
-        policy=policy,
+    outcomes = send_batch(
+        engine=engine, items=[(message_id, segments)], gateway=gateway, policy=policy, pace=pace
     )
-    if sid is not None:
-        _mark_sent(engine, [(message_id, sid)])
-    return outcome
+    return next(iter(outcomes), "skipped")
 
 
 def send_batch(
@@ -253,31 +264,31 @@ def send_batch(
     policy: SendPolicy,
     pace: Pace | None = None,
 ) -> Counter[str]:
-    """Send several queued texts one after another, each at most once; count the outcomes.
+    """Send several queued texts, each at most once, in groups whose pacing slots fall together.
 
-    Each text is still paced, taken to `sending` and checked for consent just before its own gateway
-    call, so a STOP committed mid-batch stops the rest. Only the `sent` bookkeeping is batched: one
-    statement at the end (also when a text fails). If the worker dies first, those rows stay `sending`,
-    become `unknown` and are settled by their status callbacks or the provider lookup, never resent.
+    Each group waits its turn, then its texts are taken to `sending` in one statement (checking consent
+    then, so a STOP committed before the group's turn stops its text) and handed to the gateway together.
+    Only the `sent` bookkeeping waits for the end: one statement (also when a text fails). If the worker
+    dies first, those rows stay `sending`, become `unknown` and are settled by their status callbacks or
+    the provider lookup, never resent. Without a pace the whole batch is one group.
     """
     outcomes: Counter[str] = Counter()
     accepted: list[tuple[uuid.UUID, str]] = []
-    # On PostgreSQL each text's begin is one autocommit statement: one connection serves the batch.
-    # On SQLite each text's begin is a transaction of its own.
+    pending = _known_segments(engine, items) if pace is not None else [(mid, 1) for mid, _ in items]
+    outcomes["skipped"] += len(items) - len(pending)
+    # On PostgreSQL each group's take is one autocommit statement: one connection serves the batch.
+    # On SQLite each group's take is a transaction of its own (it reads the numbers in a second statement).
     shared = _begin_connection(engine) if engine.dialect.name == "postgresql" else nullcontext(None)
     try:
         with shared as conn:
-            begin: Begin = (lambda: nullcontext(conn)) if conn is not None else engine.begin
-            for message_id, segments in items:
-                if not _wait_turn(engine=engine, message_id=message_id, pace=pace, segments=segments):
-                    outcomes["skipped"] += 1
-                    continue
-                outcome, sid = _attempt(
-                    engine=engine, begin=begin, message_id=message_id, gateway=gateway, policy=policy
+            while pending:
+                count = pace([segments for _, segments in pending]) if pace is not None else len(pending)
+                group, pending = pending[:count], pending[count:]
+                done, sids = _send_group(
+                    engine=engine, conn=conn, ids=[mid for mid, _ in group], gateway=gateway, policy=policy
                 )
-                outcomes[outcome] += 1
-                if sid is not None:
-                    accepted.append((message_id, sid))
+                outcomes.update(done)
+                accepted.extend(sids)
     finally:
         _mark_sent(engine, accepted)
-    return outcomes
+    return +outcomes  # only the outcomes that happened

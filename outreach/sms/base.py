@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -67,3 +68,25 @@ class SmsGateway(Protocol):
     def lookup(self, sms: OutboundSms, *, sent_after: datetime) -> GatewayReceipt | None:
         """Find a text whose answer never came back; None when the provider has no record of it."""
         ...
+
+
+class GroupGateway(SmsGateway, Protocol):
+    """A gateway that can hand several texts to the provider at once (Twilio: concurrent requests)."""
+
+    def send_many(self, texts: Sequence[OutboundSms]) -> list[GatewayReceipt | GatewayError]:
+        """Hand the texts over together; each one's receipt or error, in their order, never raising."""
+        ...
+
+
+def send_all(gateway: SmsGateway, texts: Sequence[OutboundSms]) -> list[GatewayReceipt | GatewayError]:
+    """Each text's receipt or error, in their order: together when the gateway can, else one by one."""
+    together = getattr(gateway, "send_many", None)
+    if together is not None:
+        return list(together(texts))
+    outcomes: list[GatewayReceipt | GatewayError] = []
+    for sms in texts:
+        try:
+            outcomes.append(gateway.send(sms))
+        except GatewayError as error:
+            outcomes.append(error)
+    return outcomes
