@@ -237,29 +237,39 @@ class _SendLoop:
         self._lock = threading.Lock()
         self._owner: tuple[int, asyncio.AbstractEventLoop] | None = None
         self._session: aiohttp.ClientSession | None = None
+        # What a forked child inherited, kept and never touched: the parent's loop and connections share
+        # their epoll instance with the child, so closing or collecting them here would unregister the
+        # parent's sockets and wake-up pipe from it, and the parent's sends would wait for ever.
+        self._inherited: list[object] = []
 
     def get(self) -> asyncio.AbstractEventLoop:
         """The loop, started on first use in this process (a forked child starts its own)."""
         with self._lock:
             owner = self._owner
             if owner is None or owner[0] != os.getpid():
+                if owner is not None:
+                    self._inherited.append((owner[1], self._session))
                 loop = asyncio.new_event_loop()
                 threading.Thread(target=loop.run_forever, name="twilio-sends", daemon=True).start()
                 owner = self._owner = (os.getpid(), loop)
                 self._session = None
-                atexit.register(self._close, loop)
+                atexit.register(self._close, os.getpid())
             return owner[1]
 
     def session(self) -> aiohttp.ClientSession:
         """The process's session; called on the loop, which makes it on first use."""
         if self._session is None:
-            # Twilio queues an account's concurrent requests past about 100; a group is at most 50.
+            # At most 100 requests in flight per host: Twilio answers 429 past an account's concurrency
+            # limit. A group is at most 50 texts.
             connector = aiohttp.TCPConnector(limit=400, limit_per_host=100)
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
-    def _close(self, loop: asyncio.AbstractEventLoop) -> None:
-        session = self._session
+    def _close(self, pid: int) -> None:
+        owner, session = self._owner, self._session
+        if owner is None or owner[0] != pid or pid != os.getpid():
+            return  # a forked child leaving: what it inherited is the parent's to close
+        loop = owner[1]
         if session is not None and not loop.is_closed():
             with contextlib.suppress(Exception):  # leaving: a loop already gone has nothing to close
                 asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=2)

@@ -15,7 +15,7 @@ from bench import pacing as pacing_bench
 from bench.pacing import max_in_window
 from outreach.config import Settings
 from outreach.messaging.dispatch import sender_key
-from outreach.messaging.pacing import GUARD_S, Pacer, default_rate
+from outreach.messaging.pacing import GROUP_S, GUARD_S, Pacer, default_rate
 
 
 @pytest.fixture
@@ -173,3 +173,59 @@ def test_bench_processes_share_one_bucket(redis_url: str, monkeypatch: pytest.Mo
     figures = pacing_bench.main(["--rate", "20", "--seconds", "2", "--workers", "3"])
     assert figures["max_per_s_window"] <= 20  # type: ignore[operator]
     assert figures["mean_per_s"] >= 0.9 * 20  # type: ignore[operator]
+
+
+def _hammer_groups(
+    pacer: Pacer, *, rate: float, seconds: float, threads: int, sender: str
+) -> tuple[list[float], list[int]]:
+    """Threads take groups of up to 20 one-segment texts as fast as the pacer allows.
+
+    Returns one timestamp per text sent (a group's texts all start at once) and the size of each group.
+    """
+    stamps: list[float] = []
+    sizes: list[int] = []
+    lock = threading.Lock()
+    until = time.time() + seconds
+
+    def run() -> None:
+        while True:
+            count, _ = pacer.wait_group(sender, rate=rate, costs=[1] * 20)
+            now = time.time()
+            if now >= until:
+                return
+            with lock:
+                stamps.extend([now] * count)
+                sizes.append(count)
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sorted(stamps), sizes
+
+
+def test_a_fast_senders_texts_start_in_groups_and_the_rate_still_holds(pacer: Pacer) -> None:
+    rate = 600.0  # a group spans at most 10 ms of the sender's time: 6 texts
+    for attempt in range(3):  # a stalled machine only lowers throughput; the rate is asserted every try
+        stamps, sizes = _hammer_groups(pacer, rate=rate, seconds=2.2, threads=4, sender=f"groups-{attempt}")
+        assert max_in_window(stamps) <= rate
+        assert max(sizes) <= int(rate * GROUP_S)
+        if len(stamps) >= 0.75 * rate * 2.2 and sum(sizes) / len(sizes) > 2:
+            return
+    pytest.fail("a fast sender's texts should go out in groups and most of its rate get through")
+
+
+def test_a_slow_senders_texts_go_one_at_a_time(pacer: Pacer) -> None:
+    first = pacer.wait_group("long-code", rate=5, costs=[1, 1, 1])
+    began = time.monotonic()
+    second = pacer.wait_group("long-code", rate=5, costs=[1, 1])
+    assert (first[0], second[0]) == (1, 1)
+    assert time.monotonic() - began >= _interval(5) - 0.01
+
+
+def test_a_group_is_never_split_inside_a_text(pacer: Pacer) -> None:
+    # 3 segments then 4: at 500 segments/s a group holds 5 segments, so the 4-segment text waits its turn.
+    count, _ = pacer.wait_group("long-texts", rate=500, costs=[3, 4, 1])
+    assert count == 1
+    assert pacer.wait_group("long-texts", rate=500, costs=[2, 2, 2])[0] == 2

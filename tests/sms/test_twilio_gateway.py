@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fakes.twilio import FakeTwilio
-from outreach.sms.base import GatewayError, OutboundSms
+from outreach.sms.base import GatewayError, GatewayReceipt, OutboundSms
 from outreach.sms.twilio import TwilioGateway
 from outreach.sms.twilio_errors import describe
 
@@ -239,3 +241,38 @@ def test_logs_carry_no_phone_number_or_body(fake: FakeTwilio, caplog: pytest.Log
     gateway.lookup(sms, sent_after=datetime.now(UTC) - RECENT)
     assert "Private words" not in caplog.text
     assert "2025550177" not in caplog.text
+
+
+def test_send_many_sends_a_group_at_once_each_with_its_own_answer(fake: FakeTwilio) -> None:
+    fake.latency_s = 0.3
+    fake.number_errors["+12025550199"] = 21211
+    texts = [_sms(to=f"+120255501{index:02d}", body=f"Text {index}") for index in range(12)]
+    texts.append(_sms(to="+12025550199", body="To a landline"))
+    began = time.monotonic()
+    answers = _gateway(fake).send_many(texts)
+    took = time.monotonic() - began
+    assert took < 2.0, f"13 texts at 0.3 s each took {took:.1f} s: they went one after another"
+    refused = answers.pop()
+    assert isinstance(refused, GatewayError)
+    assert (refused.code, refused.reason) == (21211, describe(21211).reason)
+    created = {message.sid: message for message in fake.creates}
+    for sms, answer in zip(texts[:-1], answers, strict=True):
+        assert isinstance(answer, GatewayReceipt)
+        assert (created[answer.provider_sid].to, created[answer.provider_sid].body) == (sms.to, sms.body)
+        assert fake.requests_for(str(sms.message_id)) == 1
+    assert _gateway(fake).send_many([]) == []
+
+
+def test_a_forked_worker_sends_on_a_loop_of_its_own(fake: FakeTwilio) -> None:
+    gateway = _gateway(fake)
+    gateway.send(_sms())  # the parent's loop and pooled connections exist before the fork
+
+    def child() -> None:
+        gateway.send(_sms(body="From the child"))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(20)
+    assert process.exitcode == 0
+    assert [message.body for message in fake.creates] == ["Hello", "From the child"]
+    assert gateway.send(_sms(body="Parent again")).status == "queued"
