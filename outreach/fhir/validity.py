@@ -108,6 +108,17 @@ def _looked_up(path: str) -> list[int] | None:
     return None
 
 
+def _seen(path: str, value: object, stat: list[int], fresh: list[str]) -> bool:
+    """Whether the element was found valid before, counted in `stat`; a new one's key goes to `fresh`."""
+    key = _key(path, value)
+    stat[0] += 1
+    if key in _memo:
+        stat[1] += 1
+        return True
+    fresh.append(key)
+    return False
+
+
 def _item(path: str, item: Any, fresh: list[str]) -> Any:
     """A list item with its remembered inner elements left out (the item itself when none is)."""
     inner = NESTED.get(path.partition(".")[2])
@@ -118,14 +129,9 @@ def _item(path: str, item: Any, fresh: list[str]) -> Any:
         value = item.get(name)
         if not isinstance(value, (dict, list)) or (stat := _looked_up(f"{path}.{name}")) is None:
             continue
-        key = _key(f"{path}.{name}", value)
-        stat[0] += 1
-        if key in _memo:
-            stat[1] += 1
+        if _seen(f"{path}.{name}", value, stat, fresh):
             kept = dict(item) if kept is None else kept
             del kept[name]
-        else:
-            fresh.append(key)
     return item if kept is None else kept
 
 
@@ -133,12 +139,7 @@ def _new_items(path: str, items: list[Any], stat: list[int], fresh: list[str]) -
     """The items of a list not found valid before (their own remembered elements left out)."""
     kept = []
     for item in items:
-        key = _key(path, item)
-        stat[0] += 1
-        if key in _memo:
-            stat[1] += 1
-        else:
-            fresh.append(key)
+        if not _seen(path, item, stat, fresh):
             kept.append(_item(path, item, fresh))
     return kept
 
@@ -160,12 +161,7 @@ def _pruned(kind: str, data: dict[str, Any], fresh: list[str]) -> dict[str, Any]
             if kept or (required and value):
                 pruned[name] = kept or value[:1]
         elif isinstance(value, dict):
-            key = _key(path, value)
-            stat[0] += 1
-            if key in _memo:
-                stat[1] += 1
-            else:
-                fresh.append(key)
+            if not _seen(path, value, stat, fresh):
                 pruned[name] = value
         else:
             pruned[name] = value
