@@ -22,7 +22,7 @@ from celery import Celery
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
-from bench._support import CpuMeter, phi_env, process_peak_rss_mb, temp_database
+from bench._support import CpuMeter, DatabaseCpu, phi_env, process_peak_rss_mb, psycopg_dsn, temp_database
 from fakes.twilio import FakeTwilio
 from outreach.db import engine_for, session_scope
 from outreach.messaging.models import MessageStatus, OutboundMessage
@@ -101,6 +101,11 @@ def _settled(url: str) -> int:
         return int(session.exec(select(func.count()).where(col(OutboundMessage.status).in_(done))).one())
 
 
+def _count(url: str, status: MessageStatus) -> int:
+    with Session(engine_for(url)) as session:
+        return int(session.exec(select(func.count()).where(col(OutboundMessage.status) == status)).one())
+
+
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "outreach", *args], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
@@ -145,6 +150,8 @@ def main(argv: list[str]) -> dict[str, object]:
         procs.append(_start(["scheduler"], env, Path(tmp) / "beat.log"))
         ready_s = _wait_ready(args.workers)  # the clock starts once every worker takes tasks
         meters = [CpuMeter(proc.pid) for proc in procs]
+        database = DatabaseCpu(psycopg_dsn(url))
+        span = database.span()
         started = clock.perf_counter()
         with session_scope(engine_for(url)) as session:
             session.execute(update(OutboundMessage).values(send_at=datetime.now(UTC) - timedelta(seconds=1)))
@@ -154,11 +161,15 @@ def main(argv: list[str]) -> dict[str, object]:
         elapsed = clock.perf_counter() - started
         rss = max(process_peak_rss_mb(p.pid) for p in procs[:-1])
         cpu = [meter.seconds()[0] for meter in meters]  # each process with its children
+        own_cpu, db_cpu = database.since(span)
+        host = meters[0].host()
+        database.close()
         for proc in procs:
             proc.terminate()
         for proc in procs:
             proc.wait(30)
         sent = _settled(url)
+        unknown = _count(url, MessageStatus.UNKNOWN)
         duplicates = sum(n - 1 for n in fake.requests_per_callback.values() if n > 1)
     rate = sent / elapsed
     return {
@@ -173,11 +184,18 @@ def main(argv: list[str]) -> dict[str, object]:
         "ratio_vs_sequential": round(rate / sequential, 2),
         "duplicates": duplicates,
         "lost": args.messages - sent,
+        # Settled, but as "may have arrived": no answer came in time (reconcile asks Twilio later).
+        "unknown": unknown,
         "worker_peak_rss_mb": rss,
         "workers_ready_s": ready_s,
         # CPU the send workers spent per text sent (the scheduler's claim apart), over the timed span.
         "worker_cpu_ms_per_msg": round(sum(cpu[:-1]) * 1000 / max(sent, 1), 3),
         "scheduler_cpu_ms_per_msg": round(cpu[-1] * 1000 / max(sent, 1), 3),
+        # Where the rest of the two cores went: this database's PostgreSQL backends, and this process,
+        # which runs the fake Twilio (a thread per connection) and the polling for settled texts.
+        "db_cpu_ms_per_msg": round(db_cpu * 1000 / max(sent, 1), 3),
+        "fake_twilio_cpu_ms_per_msg": round(own_cpu * 1000 / max(sent, 1), 3),
+        **host,
         "load_1m": round(os.getloadavg()[0], 2),  # others' work on the machine during the run
     }
 

@@ -75,6 +75,13 @@ class FakeMessage:
         }
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Read when the socket starts listening, in the constructor: a burst of workers connecting at once
+    # must not overflow the queue of connections waiting to be accepted (the default holds 5).
+    request_queue_size = 4096
+
+
 class FakeTwilio:
     """The fake server; as a context manager: ``with FakeTwilio() as fake: fake.url``."""
 
@@ -98,7 +105,7 @@ class FakeTwilio:
         self.lock = threading.Lock()
         self._mode: str | None = None
         self._port = port
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._connections: set[socket.socket] = set()
 
     @property
@@ -130,9 +137,7 @@ class FakeTwilio:
 
     def start(self) -> None:
         """Listen (again, on the same port once one was chosen)."""
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), handler_for(self))
-        server.daemon_threads = True
-        server.request_queue_size = 512
+        server = _Server(("127.0.0.1", self._port), handler_for(self))
         self._port = server.server_address[1]
         self._server = server
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()

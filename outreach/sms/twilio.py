@@ -259,9 +259,11 @@ class _SendLoop:
     def session(self) -> aiohttp.ClientSession:
         """The process's session; called on the loop, which makes it on first use."""
         if self._session is None:
-            # At most 100 requests in flight per host: Twilio answers 429 past an account's concurrency
-            # limit. A group is at most 50 texts.
-            connector = aiohttp.TCPConnector(limit=400, limit_per_host=100)
+            # At most 32 connections per host in each worker: a group's other texts wait for one (that
+            # wait counts as connecting, so it is never mistaken for a text that may have arrived). More
+            # buys nothing at a sender's pace, and a burst of new connections is what a server (and an
+            # account's concurrency limit at Twilio, which answers 429 past it) copes with worst.
+            connector = aiohttp.TCPConnector(limit=128, limit_per_host=32)
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
