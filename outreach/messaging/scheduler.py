@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfoNotFoundError
 
-from sqlalchemy import update
+from sqlalchemy import Exists, update
 from sqlmodel import Session, col, select
 
 from outreach.campaigns.models import Campaign, CampaignStatus
@@ -26,50 +26,65 @@ UNKNOWN_ZONE = "unknown_time_zone"  # error_reason of texts held because the pat
 
 
 def claim_due(*, session: Session, now: datetime, limit: int) -> list[tuple[uuid.UUID, int]]:
-    """Move due rows from scheduled to queued; return each (id, segments). Safe under concurrent ticks."""
-    _settle_before_claim(session=session, now=now)
-    due = (
-        select(OutboundMessage.id)
-        .where(status_is(MessageStatus.SCHEDULED), col(OutboundMessage.send_at) <= now)
-        .order_by(col(OutboundMessage.send_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    claimed = session.execute(
-        update(OutboundMessage)
-        .where(col(OutboundMessage.id).in_(due.scalar_subquery()))
-        .values(status=MessageStatus.QUEUED, updated_at=now)
-        .returning(col(OutboundMessage.id), col(OutboundMessage.segments))
-    ).all()
+    """Move due rows from scheduled to queued; return each (id, segments). Safe under concurrent ticks.
+
+    Rows are locked a batch at a time, and only those rows are checked and settled: the work per claim
+    is proportional to the batch, not to how many texts are due (a launch can make a million due at once).
+    """
+    claimed: list[tuple[uuid.UUID, int]] = []
+    while len(claimed) < limit:
+        due = (
+            select(OutboundMessage.id)
+            .where(status_is(MessageStatus.SCHEDULED), col(OutboundMessage.send_at) <= now)
+            .order_by(col(OutboundMessage.send_at))
+            .limit(limit - len(claimed))
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(session.execute(due).scalars())
+        if not ids:
+            break
+        _settle_before_claim(session=session, ids=ids, now=now)
+        rows = session.execute(
+            update(OutboundMessage)
+            .where(col(OutboundMessage.id).in_(ids), status_is(MessageStatus.SCHEDULED))
+            .values(status=MessageStatus.QUEUED, updated_at=now)
+            .returning(col(OutboundMessage.id), col(OutboundMessage.segments))
+        ).all()
+        claimed.extend((row[0], row[1]) for row in rows)
     quiet = _defer_quiet_hours(session=session, ids=[row[0] for row in claimed], now=now)
-    due_now = [(row[0], row[1]) for row in claimed if row[0] not in quiet]
+    due_now = [row for row in claimed if row[0] not in quiet]
     return spend.hold_over_cap(session=session, claimed=due_now, now=now)  # the clinic's daily cap
 
 
-def _settle_before_claim(*, session: Session, now: datetime) -> None:
-    """Due rows that must not go any more: no consent, a cancelled visit, a paused or cancelled campaign.
+def _settle_before_claim(*, session: Session, ids: list[uuid.UUID], now: datetime) -> None:
+    """Of these locked due rows, settle those that must not go any more.
 
-    Checked again here, not only when things change, because a change can commit between planning and
-    sending (a STOP, a visit cancelled in the clinic's schedule, a campaign paused mid-run).
+    No consent, a cancelled visit, a paused or cancelled campaign: checked again here, not only when
+    things change, because a change can commit between planning and sending (a STOP, a visit cancelled in
+    the clinic's schedule, a campaign paused mid-run).
     """
-    due = (status_is(MessageStatus.SCHEDULED), col(OutboundMessage.send_at) <= now)
+    due = (col(OutboundMessage.id).in_(ids), status_is(MessageStatus.SCHEDULED))
     no_consent = select(Patient.id).where(
-        (col(Patient.consent) != ConsentStatus.GRANTED) | col(Patient.undeliverable_reason).is_not(None)
+        col(Patient.id) == OutboundMessage.patient_id,
+        (col(Patient.consent) != ConsentStatus.GRANTED) | col(Patient.undeliverable_reason).is_not(None),
     )
-    cancelled_visit = select(Appointment.id).where(col(Appointment.status) == AppointmentStatus.CANCELLED)
-    paused = select(Campaign.id).where(col(Campaign.status) == CampaignStatus.PAUSED)
-    stopped = select(Campaign.id).where(col(Campaign.status) == CampaignStatus.CANCELLED)
+    cancelled_visit = select(Appointment.id).where(
+        col(Appointment.id) == OutboundMessage.appointment_id,
+        col(Appointment.status) == AppointmentStatus.CANCELLED,
+    )
+
+    def campaign_is(status: CampaignStatus) -> Exists:
+        return (
+            select(Campaign.id)
+            .where(col(Campaign.id) == OutboundMessage.campaign_id, col(Campaign.status) == status)
+            .exists()
+        )
+
     for where, values in (
-        (col(OutboundMessage.patient_id).in_(no_consent), _cancelled("patient has not agreed to get texts")),
-        (
-            col(OutboundMessage.appointment_id).in_(cancelled_visit),
-            _cancelled("the appointment was cancelled"),
-        ),
-        (col(OutboundMessage.campaign_id).in_(stopped), _cancelled("the campaign was cancelled")),
-        (
-            col(OutboundMessage.campaign_id).in_(paused),
-            {"status": MessageStatus.HELD, "error_reason": CAMPAIGN_PAUSED},
-        ),
+        (no_consent.exists(), _cancelled("patient has not agreed to get texts")),
+        (cancelled_visit.exists(), _cancelled("the appointment was cancelled")),
+        (campaign_is(CampaignStatus.CANCELLED), _cancelled("the campaign was cancelled")),
+        (campaign_is(CampaignStatus.PAUSED), {"status": MessageStatus.HELD, "error_reason": CAMPAIGN_PAUSED}),
     ):
         session.execute(update(OutboundMessage).where(*due, where).values({**values, "updated_at": now}))
 

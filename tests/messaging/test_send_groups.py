@@ -11,7 +11,7 @@ import pytest
 import redis
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from fakes.twilio import FakeTwilio
 from outreach.db import session_scope, utcnow
@@ -159,3 +159,30 @@ def test_each_text_of_a_group_gets_its_own_answer(engine: Engine, fake: FakeTwil
         sent = [session.get(OutboundMessage, mid) for mid, _ in items]
     sids = {message.sid for message in fake.creates}
     assert {m.provider_sid for m in sent if m is not None and m.status == MessageStatus.SENT} == sids
+
+
+def test_a_claim_fills_its_batch_past_texts_it_settles_and_settles_only_what_it_reached(
+    engine: Engine,
+) -> None:
+    clinic = create_clinic(engine)
+    people = [create_patient(engine, clinic) for _ in range(9)]
+    with session_scope(engine) as session:
+        for index, person in enumerate(people):
+            service.create_one_off(
+                session=session,
+                clinic_id=clinic.id,
+                patient_id=person.id,
+                body=f"Text {index}",
+                send_at=utcnow() + timedelta(minutes=index + 1),  # one a minute, in order
+                language=None,
+                now=utcnow(),
+            )
+    for person in people[:3] + people[7:]:  # the three oldest and the two newest texts' patients
+        _revoke(engine, person)
+    with session_scope(engine) as session:
+        claimed = scheduler.claim_due(session=session, now=utcnow() + timedelta(minutes=10), limit=4)
+    with Session(engine) as session:
+        rows = session.exec(select(OutboundMessage).order_by(col(OutboundMessage.send_at))).all()
+    assert len(claimed) == 4, "the batch is filled from the next due texts"
+    assert [str(row.status) for row in rows] == ["cancelled"] * 3 + ["queued"] * 4 + ["scheduled"] * 2
+    assert {mid for mid, _ in claimed} == {row.id for row in rows[3:7]}
