@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -347,6 +348,7 @@ class TwilioGateway:
             else {"from_": from_number or ""}
         )
         self._validity = validity_period_s
+        self._timeout_s = timeout_s
 
     def send(self, sms: OutboundSms) -> GatewayReceipt:
         """Create the message at Twilio; raise GatewayError saying whether a retry is safe."""
@@ -360,7 +362,12 @@ class TwilioGateway:
         if not texts:
             return []
         created = asyncio.run_coroutine_threadsafe(self._create_all(texts), _SEND_LOOP.get())
-        return created.result()
+        try:  # every request ends within its own total timeout; this only guards against a stalled loop
+            return created.result(timeout=3 * self._timeout_s + 5)
+        except concurrent.futures.TimeoutError:
+            created.cancel()
+            log.error("the send loop gave no answer for %d texts", len(texts))
+            return [GatewayError("no answer from Twilio in time", may_have_arrived=True) for _ in texts]
 
     async def _create_all(self, texts: Sequence[OutboundSms]) -> list[GatewayReceipt | GatewayError]:
         return list(await asyncio.gather(*(self._create(sms) for sms in texts)))

@@ -78,7 +78,7 @@ def _revoke(engine: Engine, patient: Patient) -> None:
 def test_a_fast_senders_batch_is_taken_in_one_statement_and_sent_at_once(
     engine: Engine, fake: FakeTwilio, redis_url: str
 ) -> None:
-    fake.latency_s = 0.3
+    fake.latency_s = 1.0  # long enough that a loaded machine's overhead cannot hide one-by-one sending
     items, _ = _claimed(engine, create_clinic(engine), 12)
     pacer = Pacer(redis.Redis.from_url(redis_url), key_prefix=f"test:pace:{uuid.uuid4().hex}")
     groups: list[int] = []
@@ -107,7 +107,7 @@ def test_a_fast_senders_batch_is_taken_in_one_statement_and_sent_at_once(
     assert outcomes == {"sent": 12}
     assert sum(groups) == 12
     assert len(groups) <= 3, f"groups of {groups}: a fast sender's texts should go together"
-    assert took < 12 * 0.3 / 2, f"12 texts at 0.3 s each took {took:.1f} s: they went one after another"
+    assert took < 12 * 1.0 / 2, f"12 texts at 1 s each took {took:.1f} s: they went one after another"
     assert len(takes) == len(groups) + 1, "one statement takes each group, one records the batch as sent"
     assert _statuses(engine, [mid for mid, _ in items]) == ["sent"] * 12
     assert [fake.requests_for(str(mid)) for mid, _ in items] == [1] * 12, "each text was asked for once"

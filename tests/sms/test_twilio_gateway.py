@@ -244,14 +244,14 @@ def test_logs_carry_no_phone_number_or_body(fake: FakeTwilio, caplog: pytest.Log
 
 
 def test_send_many_sends_a_group_at_once_each_with_its_own_answer(fake: FakeTwilio) -> None:
-    fake.latency_s = 0.3
+    fake.latency_s = 1.0  # long enough that a loaded machine's overhead cannot hide one-by-one sending
     fake.number_errors["+12025550199"] = 21211
     texts = [_sms(to=f"+120255501{index:02d}", body=f"Text {index}") for index in range(12)]
     texts.append(_sms(to="+12025550199", body="To a landline"))
     began = time.monotonic()
     answers = _gateway(fake).send_many(texts)
     took = time.monotonic() - began
-    assert took < 2.0, f"13 texts at 0.3 s each took {took:.1f} s: they went one after another"
+    assert took < 6.5, f"13 texts at 1 s each took {took:.1f} s: they went one after another"
     refused = answers.pop()
     assert isinstance(refused, GatewayError)
     assert (refused.code, refused.reason) == (21211, describe(21211).reason)
