@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import insert
@@ -14,6 +14,7 @@ from outreach.auth import mint_key
 from outreach.clinics.models import Clinic, Role
 from outreach.clinics.service import create_clinic as _create_clinic
 from outreach.db import session_scope, utcnow
+from outreach.messaging import service as messaging
 from outreach.messaging.models import OutboundMessage
 from outreach.patients.models import ConsentStatus, Patient
 from outreach.patients.schemas import ConsentIn, PatientCreate
@@ -65,6 +66,23 @@ def create_patient(
         fields["consent"] = ConsentIn(status=ConsentStatus(consent), source="test")
     with session_scope(engine) as session:
         return _create_patient(session=session, clinic=clinic, data=PatientCreate(**fields), now=utcnow())
+
+
+def create_one_off(
+    engine: Engine, clinic: Clinic, patient: Patient, *, body: str = "Hello", send_at: datetime | None = None
+) -> uuid.UUID:
+    """A one-off text to the patient, due now unless `send_at` says when; returns its id."""
+    with session_scope(engine) as session:
+        message = messaging.create_one_off(
+            session=session,
+            clinic_id=clinic.id,
+            patient_id=patient.id,
+            body=body,
+            send_at=send_at,
+            language=None,
+            now=utcnow(),
+        )
+        return message.id
 
 
 def seed_due_texts(engine: Engine, clinic: Clinic, *, patients: int, per_patient: int) -> list[uuid.UUID]:

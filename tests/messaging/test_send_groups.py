@@ -15,13 +15,13 @@ from sqlmodel import Session, col, select
 
 from fakes.twilio import FakeTwilio
 from outreach.db import session_scope, utcnow
-from outreach.messaging import scheduler, sender, service
+from outreach.messaging import scheduler, sender
 from outreach.messaging.models import MessageStatus, OutboundMessage
 from outreach.messaging.pacing import Pacer
 from outreach.models import Clinic
 from outreach.patients.models import ConsentStatus, Patient
 from outreach.sms.twilio import TwilioGateway
-from tests.factories import create_clinic, create_patient
+from tests.factories import create_clinic, create_one_off, create_patient
 
 
 @pytest.fixture
@@ -40,25 +40,12 @@ def _gateway(fake: FakeTwilio) -> TwilioGateway:
 
 
 def _claimed(engine: Engine, clinic: Clinic, count: int) -> tuple[list[tuple[uuid.UUID, int]], list[Patient]]:
+    """`count` patients with a text each, claimed: the batch in the patients' order, and the patients."""
     people = [create_patient(engine, clinic) for _ in range(count)]
+    ids = [create_one_off(engine, clinic, person, body="Su cita es mañana") for person in people]
     with session_scope(engine) as session:
-        for person in people:
-            service.create_one_off(
-                session=session,
-                clinic_id=clinic.id,
-                patient_id=person.id,
-                body="Su cita es mañana",
-                send_at=None,
-                language=None,
-                now=utcnow(),
-            )
-    with session_scope(engine) as session:
-        claimed = scheduler.claim_due(session=session, now=utcnow() + timedelta(seconds=1), limit=100)
-    order = {person.id: index for index, person in enumerate(people)}
-    with Session(engine) as session:
-        patient_of = {mid: session.get(OutboundMessage, mid).patient_id for mid, _ in claimed}  # type: ignore[union-attr]
-    claimed.sort(key=lambda item: order[patient_of[item[0]]])  # the batch in the patients' order
-    return claimed, people
+        claimed = dict(scheduler.claim_due(session=session, now=utcnow() + timedelta(seconds=1), limit=100))
+    return [(mid, claimed[mid]) for mid in ids], people
 
 
 def _statuses(engine: Engine, ids: Sequence[uuid.UUID]) -> list[str]:
@@ -166,17 +153,10 @@ def test_a_claim_fills_its_batch_past_texts_it_settles_and_settles_only_what_it_
 ) -> None:
     clinic = create_clinic(engine)
     people = [create_patient(engine, clinic) for _ in range(9)]
-    with session_scope(engine) as session:
-        for index, person in enumerate(people):
-            service.create_one_off(
-                session=session,
-                clinic_id=clinic.id,
-                patient_id=person.id,
-                body=f"Text {index}",
-                send_at=utcnow() + timedelta(minutes=index + 1),  # one a minute, in order
-                language=None,
-                now=utcnow(),
-            )
+    for index, person in enumerate(people):  # one a minute, in order
+        create_one_off(
+            engine, clinic, person, body=f"Text {index}", send_at=utcnow() + timedelta(minutes=index + 1)
+        )
     for person in people[:3] + people[7:]:  # the three oldest and the two newest texts' patients
         _revoke(engine, person)
     with session_scope(engine) as session:
