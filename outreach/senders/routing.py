@@ -175,31 +175,28 @@ class RoutingGateway:
 
     def send(self, sms: OutboundSms) -> GatewayReceipt:
         """Send through the text's sender, timing the call and counting refusals by code."""
-        gateway = self.book.route(sms.sender_id).gateway
-        try:
-            with metrics.timed(metrics.SEND_SECONDS, gateway.name):
-                return gateway.send(sms)
-        except GatewayError as error:
-            _count_error(error)
-            raise
+        [answer] = self.send_many([sms])
+        if isinstance(answer, GatewayError):
+            raise answer
+        return answer
 
     def send_many(self, texts: Sequence[OutboundSms]) -> list[GatewayReceipt | GatewayError]:
         """Send each sender's texts together through its gateway, timing them and counting refusals."""
-        outcomes: list[GatewayReceipt | GatewayError | None] = [None] * len(texts)
+        answers: dict[int, GatewayReceipt | GatewayError] = {}
         senders: dict[uuid.UUID | None, list[int]] = {}
         for index, sms in enumerate(texts):
             senders.setdefault(sms.sender_id, []).append(index)
         for sender_id, indexes in senders.items():
             gateway = self.book.route(sender_id).gateway
             began = time.perf_counter()
-            answers = send_all(gateway, [texts[i] for i in indexes])
+            group = send_all(gateway, [texts[i] for i in indexes])
             took, histogram = time.perf_counter() - began, metrics.SEND_SECONDS.labels(gateway.name)
-            for index, answer in zip(indexes, answers, strict=True):
+            for index, answer in zip(indexes, group, strict=True):
                 histogram.observe(took)  # each text of the group waited as long as the group
                 if isinstance(answer, GatewayError):
                     _count_error(answer)
-                outcomes[index] = answer
-        return [answer for answer in outcomes if answer is not None]
+                answers[index] = answer
+        return [answers[index] for index in range(len(texts))]
 
     def lookup(self, sms: OutboundSms, *, sent_after: datetime) -> GatewayReceipt | None:
         """Look the text up in its sender's account."""

@@ -70,16 +70,12 @@ class SmsGateway(Protocol):
         ...
 
 
-class GroupGateway(SmsGateway, Protocol):
-    """A gateway that can hand several texts to the provider at once (Twilio: concurrent requests)."""
-
-    def send_many(self, texts: Sequence[OutboundSms]) -> list[GatewayReceipt | GatewayError]:
-        """Hand the texts over together; each one's receipt or error, in their order, never raising."""
-        ...
-
-
 def send_all(gateway: SmsGateway, texts: Sequence[OutboundSms]) -> list[GatewayReceipt | GatewayError]:
-    """Each text's receipt or error, in their order: together when the gateway can, else one by one."""
+    """Each text's receipt or error, in their order: together when the gateway can, else one by one.
+
+    A gateway that can hand several texts over at once (Twilio: concurrent requests) has
+    `send_many(texts) -> list[GatewayReceipt | GatewayError]`, which answers for each text and never raises.
+    """
     together = getattr(gateway, "send_many", None)
     if together is not None:
         return list(together(texts))
